@@ -1,0 +1,1 @@
+"""The course toolkit: manifest, starters, the checker CLI and shared pytest fixtures."""

@@ -1,0 +1,54 @@
+"""Task 2: a raw ASGI WebSocket echo app (realtime/echo.py)."""
+
+import asyncio
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from websockets.asyncio.client import connect
+
+from realtime.echo import echo_app
+
+pytestmark = pytest.mark.task(2)
+
+
+async def open_echo() -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(echo_app, "/ws/echo/")
+    connected, _ = await communicator.connect(timeout=2)
+    assert connected, "echo_app must answer websocket.connect with {'type': 'websocket.accept'}."
+    return communicator
+
+
+async def test_echo_accepts_the_connection():
+    communicator = await open_echo()
+    await communicator.disconnect()
+
+
+async def test_echo_sends_text_back_as_text():
+    communicator = await open_echo()
+    await communicator.send_to(text_data="hello ☃")
+    assert await communicator.receive_from(timeout=2) == "hello ☃"
+    await communicator.disconnect()
+
+
+async def test_echo_sends_bytes_back_as_bytes():
+    communicator = await open_echo()
+    await communicator.send_to(bytes_data=b"\x00\x01binary")
+    event = await communicator.receive_output(timeout=2)
+    assert event == {"type": "websocket.send", "bytes": b"\x00\x01binary"}, (
+        f"A binary frame must come back as {{'type': 'websocket.send', 'bytes': ...}}; got {event!r}.")
+    await communicator.disconnect()
+
+
+async def test_echo_returns_when_the_client_disconnects():
+    communicator = await open_echo()
+    try:
+        await communicator.disconnect(timeout=1)
+    except TimeoutError:
+        pytest.fail("echo_app was still running 1 s after websocket.disconnect: return from the app when it arrives.")
+
+
+async def test_a_real_websocket_client_gets_its_messages_back(daphne_server):
+    async with connect(f"{daphne_server.ws_url}/ws/echo/", open_timeout=5) as socket:
+        for text in ("one", "two", "three"):
+            await socket.send(text)
+            assert await asyncio.wait_for(socket.recv(), 5) == text
