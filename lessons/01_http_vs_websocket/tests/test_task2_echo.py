@@ -13,7 +13,7 @@ pytestmark = pytest.mark.task(2)
 
 async def open_echo() -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(echo_app, "/ws/echo/")
-    connected, _ = await communicator.connect(timeout=2)
+    connected, _ = await communicator.connect(timeout=1)
     assert connected, "echo_app must answer websocket.connect with {'type': 'websocket.accept'}."
     return communicator
 

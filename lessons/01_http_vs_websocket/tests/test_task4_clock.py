@@ -35,7 +35,7 @@ def fast_clock(settings):
 
 async def test_the_clock_accepts_and_ticks_every_interval(fast_clock):
     communicator = WebsocketCommunicator(clock_app, "/ws/clock/")
-    connected, _ = await communicator.connect(timeout=2)
+    connected, _ = await communicator.connect(timeout=1)
     assert connected, "clock_app must accept the socket before it sends ticks."
     times = await receive_ticks(communicator, 4)
     assert times == sorted(times) and len(set(times)) == 4, f"Ticks must move forward; got {times}."
@@ -44,7 +44,7 @@ async def test_the_clock_accepts_and_ticks_every_interval(fast_clock):
 
 async def test_the_clock_stops_when_the_client_leaves(fast_clock):
     communicator = WebsocketCommunicator(clock_app, "/ws/clock/")
-    await communicator.connect(timeout=2)
+    await communicator.connect(timeout=1)
     await receive_ticks(communicator, 1)
     try:
         await communicator.disconnect(timeout=1)
@@ -55,7 +55,7 @@ async def test_the_clock_stops_when_the_client_leaves(fast_clock):
 
 async def test_the_clock_ignores_what_the_client_sends(fast_clock):
     communicator = WebsocketCommunicator(clock_app, "/ws/clock/")
-    await communicator.connect(timeout=2)
+    await communicator.connect(timeout=1)
     await communicator.send_to(text_data="what time is it?")
     await receive_ticks(communicator, 2)
     await communicator.disconnect()

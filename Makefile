@@ -1,0 +1,70 @@
+# Django Channels, step by step. Every target sets up .venv itself the first time.
+#   make test    everything the course checks (what CI runs)
+#   make run     the most advanced runnable project, on http://127.0.0.1:8000
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LESSON ?= 01
+# The most advanced runnable project: lesson 01 until the next lessons land.
+RUN_LESSON := 01
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test docs docs-build list start check hint watch bench lock clean
+
+help:
+	@echo "make test                 run every check of the course (tests, notebooks, site)"
+	@echo "make run                  serve the chat-so-far on http://127.0.0.1:8000"
+	@echo "make docs                 serve the site on http://127.0.0.1:8001"
+	@echo "make start LESSON=01      copy a lesson into workspace/ with its tasks to do"
+	@echo "make check LESSON=01      the checker's verdict on your copy, task by task"
+	@echo "make hint LESSON=01       the next hint"
+	@echo "make watch LESSON=01      re-check on every save"
+	@echo "make bench                timing figures (course check, the test suite)"
+	@echo "The course tool itself:   $(BIN)/course --help"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/course run $(RUN_LESSON) --solution
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+docs: $(STAMP)
+	$(BIN)/mkdocs serve -a 127.0.0.1:8001
+
+docs-build: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+list: $(STAMP)
+	$(BIN)/course list
+
+start: $(STAMP)
+	$(BIN)/course start $(LESSON)
+
+check: $(STAMP)
+	$(BIN)/course check $(LESSON)
+
+hint: $(STAMP)
+	$(BIN)/course hint $(LESSON)
+
+watch: $(STAMP)
+	$(BIN)/course watch $(LESSON)
+
+bench: $(STAMP)
+	$(BIN)/python -m coursekit.bench
+
+# Re-pin constraints.txt to what is installed now (after a deliberate upgrade, and a green make test).
+lock: $(STAMP)
+	{ head -3 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^channels-step-by-step'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean:
+	rm -rf $(VENV) site test-artifacts lessons/*/test-artifacts

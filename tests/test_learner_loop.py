@@ -1,0 +1,98 @@
+"""The learner's loop through the real `course` command, in a throwaway copy of the course root."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def course_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy2(ROOT / "course.toml", root / "course.toml")
+    (root / "lessons").symlink_to(ROOT / "lessons")
+    return root
+
+
+def course(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "coursekit.cli", *args], cwd=root, capture_output=True,
+                          text=True, env={**os.environ, "COURSE_ROOT": str(root)}, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def started(course_root) -> Path:
+    result = course(course_root, "start", "01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return course_root / "workspace" / "01_http_vs_websocket"
+
+
+def test_start_lists_the_files_to_edit(course_root, started):
+    assert (started / "realtime" / "echo.py").read_text().count("Task 2: write a raw ASGI WebSocket echo app") == 1
+    assert "BEGIN SOLUTION" not in (started / "clock" / "templates" / "clock" / "index.html").read_text()
+    assert "STATE" not in course(course_root, "start", "01").stdout  # a second start keeps the work
+    assert "already started" in course(course_root, "start", "01").stdout
+
+
+def test_a_fresh_starter_fails_every_task_with_valid_results_json(course_root, started):
+    result = course(course_root, "check", "01", "--json")
+    assert result.returncode == 0, "with --json the verdict is in the document, not the exit code"
+    document = json.loads(result.stdout)
+    assert document["version"] == 3 and document["status"] == "fail"
+    assert {test["task_id"] for test in document["tests"]} == {1, 2, 3, 4, 5}
+    for task_id in range(1, 6):
+        statuses = [test["status"] for test in document["tests"] if test["task_id"] == task_id]
+        assert "fail" in statuses or "error" in statuses, f"task {task_id} passes on the starter"
+    for test in document["tests"]:
+        assert set(test) <= {"name", "status", "message", "output", "test_code", "task_id"}
+        assert test["test_code"].lstrip().startswith(("def ", "async def "))
+        assert test["status"] == "pass" or test["message"]
+        assert len(test.get("output", "")) <= 500
+
+
+def test_check_reports_each_task_and_points_to_a_hint(course_root, started):
+    result = course(course_root, "check", "01", "--task", "3")
+    assert result.returncode == 1
+    assert "✗ Task 3: compute the Sec-WebSocket-Accept value" in result.stdout
+    assert "NotImplementedError: Task 3" in result.stdout
+    assert "course hint 01 3" in result.stdout
+
+
+def test_edited_tests_are_restored_before_checking(course_root, started):
+    (started / "tests" / "test_task3_handshake.py").write_text("def test_cheat():\n    pass\n")
+    result = course(course_root, "check", "01", "--task", "3")
+    assert "✗ Task 3" in result.stdout
+    assert "test_cheat" not in (started / "tests" / "test_task3_handshake.py").read_text()
+
+
+def test_hint_shows_one_section(course_root, started):
+    result = course(course_root, "hint", "01", "3")
+    assert result.stdout.startswith("## Task 3: compute the Sec-WebSocket-Accept value")
+    assert "## Task 4" not in result.stdout
+
+
+def test_reset_keeps_the_previous_version(course_root, started):
+    echo = started / "realtime" / "echo.py"
+    echo.write_text("# my attempt\n")
+    result = course(course_root, "reset", "01", "realtime/echo.py")
+    assert result.returncode == 0
+    assert "Task 2" in echo.read_text()
+    kept = list((course_root / "workspace" / ".trash").rglob("echo.py"))
+    assert [path.read_text() for path in kept] == ["# my attempt\n"]
+
+
+def test_the_finished_lesson_passes_and_is_recorded(course_root, started):
+    shutil.rmtree(started)
+    shutil.copytree(ROOT / "lessons" / "01_http_vs_websocket", started,
+                    ignore=shutil.ignore_patterns("__pycache__", "test-artifacts"))
+    result = course(course_root, "check", "01")
+    assert result.returncode == 0, result.stdout
+    assert "All 5 tasks pass" in result.stdout
+    state = (course_root / "workspace" / ".course-state.txt").read_text().splitlines()
+    assert state[0].startswith("DON'T EDIT") and state[2] == "01" and state[4:] == [f"01/{n}" for n in range(1, 6)]
+    assert "[5/5 tasks]" in course(course_root, "list").stdout

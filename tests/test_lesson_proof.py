@@ -1,0 +1,42 @@
+"""The course's own proof, per lesson and per task: the solution passes, the stubbed task fails."""
+
+import pytest
+
+from coursekit import starter
+from coursekit.runner import run_tests
+
+
+@pytest.fixture(scope="session")
+def solution_runs():
+    return {}
+
+
+def solution_run(lesson, cache):
+    if lesson.id not in cache:
+        cache[lesson.id] = run_tests(lesson.folder)
+    return cache[lesson.id]
+
+
+def test_the_solution_passes_every_test(lesson, solution_runs):
+    run = solution_run(lesson, solution_runs)
+    assert run.error is None, run.error
+    failing = [f"{test.nodeid}: {test.message}" for test in run.tests if test.status != "pass"]
+    assert not failing, "The solution fails:\n" + "\n".join(failing) + "\n" + run.console[-4000:]
+
+
+def test_every_task_has_tests(lesson, solution_runs):
+    run = solution_run(lesson, solution_runs)
+    for task in lesson.tasks:
+        assert run.tests_of(task.id), f"Lesson {lesson.id}, task {task.id} has no test"
+    assert {test.task_id for test in run.tests} <= {task.id for task in lesson.tasks}
+
+
+def test_a_starter_with_only_this_task_stubbed_fails_it(lesson_task, tmp_path):
+    lesson, task = lesson_task
+    copy = starter.write_starter(lesson, tmp_path / lesson.name, tasks={task.id})
+    run = run_tests(copy, tasks=(task.id,))
+    assert run.error is None, f"The starter does not even load: {run.error}"
+    failed = [test for test in run.tests if test.status != "pass"]
+    assert failed, f"With task {task.id} stubbed, all its tests still pass: they do not check it."
+    assert any(task.label in test.longrepr for test in failed), (
+        "No failure names the task; the learner would not know what to do.")
