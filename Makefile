@@ -63,7 +63,7 @@ bench: $(STAMP)
 
 # Re-pin constraints.txt to what is installed now (after a deliberate upgrade, and a green make test).
 lock: $(STAMP)
-	{ head -3 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^channels-step-by-step'; } > constraints.txt.new
+	{ head -3 constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v '^channels-step-by-step\|^pip=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 clean:

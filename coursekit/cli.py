@@ -149,7 +149,10 @@ def report(lesson: Lesson, run: RunResult, state: State | None) -> int:
         say(f"\nAll {len(lesson.tasks)} tasks pass. Lesson {lesson.id} is done.")
         return 0
     say(f"\nFirst failure: {failure.nodeid}\n")
-    say(failure.longrepr.rstrip() or failure.message)
+    skipped = failure.message.startswith("Skipped:")
+    say(failure.message if skipped else (failure.longrepr.rstrip() or failure.message))
+    if skipped:
+        say("A skipped test does not count as passed: fix what the message says, then check again.")
     say(f"\nNext: read README.md, task {failure.task_id}, or run: course hint {lesson.id} {failure.task_id}")
     say(f"{len(passing)} of {len(lesson.tasks)} tasks done.")
     return 1

@@ -8,10 +8,12 @@ GREETING = "Hello! You asked for {path}\n"
 HEADERS = [("Content-Type", "text/plain; charset=utf-8")]
 
 
+# --8<-- [start:wsgi_hello]
 def wsgi_hello(environ, start_response):
     body = GREETING.format(path=environ["PATH_INFO"]).encode("utf-8")
     start_response("200 OK", HEADERS + [("Content-Length", str(len(body)))])
     return [body]
+# --8<-- [end:wsgi_hello]
 
 
 async def asgi_hello(scope, receive, send):

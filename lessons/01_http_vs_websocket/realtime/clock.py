@@ -13,10 +13,12 @@ from django.conf import settings
 from .ticks import tick_text
 
 
+# --8<-- [start:send_ticks]
 async def send_ticks(send, interval: float) -> None:
     while True:
         await send({"type": "websocket.send", "text": tick_text()})
         await asyncio.sleep(interval)  # yields to the event loop; other sockets keep running
+# --8<-- [end:send_ticks]
 
 
 async def clock_app(scope, receive, send):

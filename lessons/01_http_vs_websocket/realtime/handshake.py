@@ -27,6 +27,7 @@ def accept_key(client_key: str) -> str:
     # END SOLUTION
 
 
+# --8<-- [start:upgrade_request]
 def upgrade_request(host: str, path: str, client_key: str, origin: str) -> bytes:
     """The bytes of the HTTP request that asks a server to switch this connection to WebSocket."""
     lines = [
@@ -39,6 +40,7 @@ def upgrade_request(host: str, path: str, client_key: str, origin: str) -> bytes
         f"Origin: {origin}",
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+# --8<-- [end:upgrade_request]
 
 
 def parse_response_head(head: bytes) -> tuple[int, dict[str, str]]:

@@ -1,0 +1,47 @@
+"""The site builds strictly, and its lesson pages show the lessons' real files."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
+    return out
+
+
+def page_text(site: Path, page: str) -> str:
+    html = (site / page / "index.html").read_text(encoding="utf-8")
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_the_lesson_page_is_the_lesson_readme(site, lesson):
+    readme = (lesson.folder / "README.md").read_text(encoding="utf-8")
+    title = readme.splitlines()[0].lstrip("# ").strip()
+    assert title in page_text(site, f"lessons/{lesson.id}")
+
+
+def test_included_code_on_the_lesson_page_is_the_real_file(site, lesson):
+    readme = (lesson.folder / "README.md").read_text(encoding="utf-8")
+    included = re.findall(r'--8<-- "([^"]+)"', readme)
+    assert included, f"lesson {lesson.id}'s README includes no code file"
+    text = page_text(site, f"lessons/{lesson.id}")
+    for path in included:
+        code_line = next(line.strip() for line in (ROOT / path.split(":")[0]).read_text().splitlines()
+                         if line.strip().startswith(("def ", "async def ")))
+        assert code_line.split("(")[0] in text, f"{path} is not shown on the page"
+
+
+def test_the_notebooks_are_rendered_with_their_outputs(site):
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        html = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
+        assert "101 Switching Protocols" in html or "jp-OutputArea" in html
