@@ -33,7 +33,7 @@ def cmd_list(course: Course, args: argparse.Namespace) -> int:
         marker = "▶" if lesson.id == state.current else " "
         started = "" if course.workspace_copy(lesson).exists() else "  (not started)"
         say(f"{marker} {lesson.id}  {lesson.title}  [{done}/{len(lesson.tasks)} tasks]{started}")
-        if lesson.id == state.current or args.all:
+        if lesson.id == (state.current or course.lessons[0].id) or args.all:
             for task in lesson.tasks:
                 say(f"      {PASS if state.is_finished(lesson.id, task.id) else '·'} {task.label}")
     if state.current is None:
@@ -126,7 +126,8 @@ def checked_folder(course: Course, lesson: Lesson, args: argparse.Namespace) -> 
     return folder
 
 
-def report(lesson: Lesson, run: RunResult, state: State | None) -> int:
+def report(lesson: Lesson, run: RunResult, state: State | None, only: tuple[int, ...] = ()) -> int:
+    """Print the verdict; record progress in `state` when given. `only`: the tasks that were run."""
     say(f"Lesson {lesson.id}: {lesson.title}")
     if run.error:
         say(f"\n{FAIL} Nothing could be checked. {run.error}")
@@ -146,7 +147,11 @@ def report(lesson: Lesson, run: RunResult, state: State | None) -> int:
         state.save()
     failure = run.first_failure()
     if failure is None:
-        say(f"\nAll {len(lesson.tasks)} tasks pass. Lesson {lesson.id} is done.")
+        if only:
+            names = ", ".join(map(str, only))
+            say(f"\nTask {names} passes. `course check {lesson.id}` gives the whole lesson's verdict.")
+        else:
+            say(f"\nAll {len(lesson.tasks)} tasks pass. Lesson {lesson.id} is done.")
         return 0
     say(f"\nFirst failure: {failure.nodeid}\n")
     skipped = failure.message.startswith("Skipped:")
@@ -154,7 +159,8 @@ def report(lesson: Lesson, run: RunResult, state: State | None) -> int:
     if skipped:
         say("A skipped test does not count as passed: fix what the message says, then check again.")
     say(f"\nNext: read README.md, task {failure.task_id}, or run: course hint {lesson.id} {failure.task_id}")
-    say(f"{len(passing)} of {len(lesson.tasks)} tasks done.")
+    if not only:
+        say(f"{len(passing)} of {len(lesson.tasks)} tasks done.")
     return 1
 
 
@@ -172,7 +178,7 @@ def cmd_check(course: Course, args: argparse.Namespace) -> int:
             say(document)
         return 0  # like Exercism's runners: the verdict is in the JSON
     own_workspace = not (args.solution or args.path or args.task)
-    return report(lesson, run, State.load(course.workspace) if own_workspace else None)
+    return report(lesson, run, State.load(course.workspace) if own_workspace else None, only=tuple(args.task))
 
 
 # --- hint --------------------------------------------------------------------------------------
@@ -225,7 +231,7 @@ def cmd_watch(course: Course, args: argparse.Namespace) -> int:
                 if verdict == 0:
                     nxt = next_lesson(course, lesson)
                     say(f"When you are ready: course start {nxt.id}" if nxt else "That was the last lesson.")
-                seen = snapshot(copy)
+                seen = current  # what was checked; a save during the check triggers the next one
             time.sleep(args.interval)  # polling works on every file system, with or without change events
     except KeyboardInterrupt:
         say("\nStopped watching.")
@@ -245,9 +251,10 @@ def cmd_run(course: Course, args: argparse.Namespace) -> int:
     if not folder.exists():
         say(f"{display(folder)} does not exist. Run: course start {lesson.id}  (or add --solution)")
         return 2
-    say(f"Lesson {lesson.id} ({'the solution' if args.solution else 'your copy'}) on http://127.0.0.1:{args.port}/")
-    say("Open it in a browser. Ctrl-C stops the server.\n")
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(args.port), lesson.asgi_app]
+    say(f"Lesson {lesson.id} ({'the solution' if args.solution else 'your copy'}): open http://127.0.0.1:{args.port}/")
+    say("The server restarts by itself when you save a file. Ctrl-C stops it.\n")
+    # daphne is first in the lesson's INSTALLED_APPS, so this runserver is daphne's ASGI server.
+    command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}"]
     try:
         return subprocess.call(command, cwd=folder)
     except KeyboardInterrupt:

@@ -96,7 +96,7 @@ class ResultsRecorder:
         keeps_earlier_failure = report.when == "teardown" and test["status"] == "fail"
         if decisive and not keeps_earlier_failure:
             test["status"], test["message"] = outcome(report)
-            test["longrepr"] = report.longreprtext if (report.failed or report.skipped) else ""
+            test["longrepr"] = report.longreprtext if report.failed else ""
         output = "".join(text for title, text in report.sections if title.startswith("Captured std"))
         if output:
             test["output"] = (test["output"] + output)[:OUTPUT_LIMIT]

@@ -86,13 +86,46 @@ def test_reset_keeps_the_previous_version(course_root, started):
     assert [path.read_text() for path in kept] == ["# my attempt\n"]
 
 
-def test_the_finished_lesson_passes_and_is_recorded(course_root, started):
+def finish(started: Path) -> None:
+    """The learner's copy, with every task done (the solution's own files)."""
     shutil.rmtree(started)
     shutil.copytree(ROOT / "lessons" / "01_http_vs_websocket", started,
                     ignore=shutil.ignore_patterns("__pycache__", "test-artifacts"))
+
+
+def test_the_finished_lesson_passes_and_is_recorded(course_root, started):
+    finish(started)
     result = course(course_root, "check", "01")
     assert result.returncode == 0, result.stdout
     assert "All 5 tasks pass" in result.stdout
     state = (course_root / "workspace" / ".course-state.txt").read_text().splitlines()
     assert state[0].startswith("DON'T EDIT") and state[2] == "01" and state[4:] == [f"01/{n}" for n in range(1, 6)]
     assert "[5/5 tasks]" in course(course_root, "list").stdout
+
+
+def test_watch_rechecks_on_save_and_never_moves_on(course_root, started):
+    finish(started)
+    watcher = subprocess.Popen([sys.executable, "-m", "coursekit.cli", "watch", "01", "--interval", "0.2"],
+                               cwd=course_root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "COURSE_ROOT": str(course_root), "PYTHONUNBUFFERED": "1"})
+    try:
+        lines = iter(watcher.stdout.readline, "")
+        assert "All 5 tasks pass" in next(line for line in lines if "tasks pass" in line or "tasks done" in line)
+        (started / "realtime" / "handshake.py").write_text(
+            (started / "realtime" / "handshake.py").read_text().replace("WEBSOCKET_GUID).encode", "'x').encode"))
+        verdict = next(line for line in lines if "tasks pass" in line or "tasks done" in line)
+        assert "4 of 5 tasks done" in verdict
+    finally:
+        watcher.kill()
+        watcher.wait()
+    state = (course_root / "workspace" / ".course-state.txt").read_text().splitlines()
+    assert state[2] == "01", "watch never changes the current lesson"
+
+
+def test_code_that_cannot_load_gives_an_error_verdict(course_root, started):
+    (started / "basics" / "hello.py").write_text("def broken(:\n")
+    document = json.loads(course(course_root, "check", "01", "--json").stdout)
+    assert document["status"] == "error"
+    assert "SyntaxError" in document["message"] and "hello.py" in document["message"]
+    human = course(course_root, "check", "01")
+    assert human.returncode == 2 and "Nothing could be checked" in human.stdout

@@ -43,3 +43,22 @@ async def call_http(app, path: str, body_chunks: list[bytes] = (b"",), method: s
     exchange = Exchange(incoming)
     await app(http_scope(path, method), exchange.receive, exchange.send)
     return exchange
+
+
+async def open_socket(app, path: str):
+    """A WebsocketCommunicator connected to `app`, or a test failure that says why the app did not accept."""
+    import pytest
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(app, path)
+    try:
+        connected, _ = await communicator.connect(timeout=1)
+    except BaseException:  # the app crashed or never answered: say which, in the learner's words
+        connected = False
+    if not connected:
+        crash = communicator.future.exception() if communicator.future.done() else None
+        if crash is not None:
+            pytest.fail(f"{app.__name__} raised {type(crash).__name__}: {crash}", pytrace=False)
+        pytest.fail(f"{app.__name__} did not answer websocket.connect with {{'type': 'websocket.accept'}} "
+                    "within 1 s.", pytrace=False)
+    return communicator

@@ -19,12 +19,6 @@ def call_wsgi(path: str) -> tuple[str, list[tuple[str, str]], bytes]:
     return seen["status"], seen["headers"], body
 
 
-def test_the_wsgi_version_returns_its_whole_answer_at_once():
-    status, headers, body = call_wsgi("/world")
-    assert status == "200 OK"
-    assert body == b"Hello! You asked for /world\n"
-
-
 async def test_asgi_hello_starts_a_200_text_response():
     exchange = await call_http(asgi_hello, "/world")
     assert exchange.sent, "asgi_hello sent nothing: it must send http.response.start, then http.response.body."

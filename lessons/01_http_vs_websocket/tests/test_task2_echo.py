@@ -3,19 +3,17 @@
 import asyncio
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from websockets.asyncio.client import connect
 
 from realtime.echo import echo_app
 
+from .asgi_calls import open_socket
+
 pytestmark = pytest.mark.task(2)
 
 
-async def open_echo() -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(echo_app, "/ws/echo/")
-    connected, _ = await communicator.connect(timeout=1)
-    assert connected, "echo_app must answer websocket.connect with {'type': 'websocket.accept'}."
-    return communicator
+async def open_echo():
+    return await open_socket(echo_app, "/ws/echo/")
 
 
 async def test_echo_accepts_the_connection():

@@ -10,6 +10,8 @@ from websockets.asyncio.client import connect
 
 from realtime.clock import clock_app
 
+from .asgi_calls import open_socket
+
 pytestmark = pytest.mark.task(4)
 
 INTERVAL = 0.05
@@ -34,17 +36,14 @@ def fast_clock(settings):
 
 
 async def test_the_clock_accepts_and_ticks_every_interval(fast_clock):
-    communicator = WebsocketCommunicator(clock_app, "/ws/clock/")
-    connected, _ = await communicator.connect(timeout=1)
-    assert connected, "clock_app must accept the socket before it sends ticks."
+    communicator = await open_socket(clock_app, "/ws/clock/")
     times = await receive_ticks(communicator, 4)
     assert times == sorted(times) and len(set(times)) == 4, f"Ticks must move forward; got {times}."
     await communicator.disconnect()
 
 
 async def test_the_clock_stops_when_the_client_leaves(fast_clock):
-    communicator = WebsocketCommunicator(clock_app, "/ws/clock/")
-    await communicator.connect(timeout=1)
+    communicator = await open_socket(clock_app, "/ws/clock/")
     await receive_ticks(communicator, 1)
     try:
         await communicator.disconnect(timeout=1)
@@ -54,8 +53,7 @@ async def test_the_clock_stops_when_the_client_leaves(fast_clock):
 
 
 async def test_the_clock_ignores_what_the_client_sends(fast_clock):
-    communicator = WebsocketCommunicator(clock_app, "/ws/clock/")
-    await communicator.connect(timeout=1)
+    communicator = await open_socket(clock_app, "/ws/clock/")
     await communicator.send_to(text_data="what time is it?")
     await receive_ticks(communicator, 2)
     await communicator.disconnect()
