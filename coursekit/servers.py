@@ -82,8 +82,48 @@ def find_redis_server() -> str | None:
     return None
 
 
+class ChildServer:
+    """A server in a child process listening on `self.port`; a context manager that stops it."""
+
+    port: int
+    process: subprocess.Popen | None
+    log: Path
+    startup_timeout = 30.0
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def popen_options(self) -> dict:
+        return {}
+
+    def start(self):
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
+                                            **self.popen_options())
+        wait_until_listening(self.process, self.port, self.log, self.startup_timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+    def output(self) -> str:
+        return tail(self.log, lines=200)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def new_log(prefix: str) -> Path:
+    return Path(tempfile.mkstemp(prefix=prefix, suffix=".log")[1])
+
+
 @dataclass
-class RedisServer:
+class RedisServer(ChildServer):
     """A throwaway redis-server process: no persistence, loopback only.
 
     `stop()` and `start()` may be called again to simulate an outage on the same port.
@@ -92,36 +132,22 @@ class RedisServer:
     binary: str
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
-    log: Path = field(default_factory=lambda: Path(tempfile.mkstemp(prefix="redis-", suffix=".log")[1]))
+    log: Path = field(default_factory=lambda: new_log("redis-"))
+    startup_timeout = 10.0
 
     @property
     def url(self) -> str:
         return f"redis://{LOCALHOST}:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> "RedisServer":
-        command = [self.binary, "--port", str(self.port), "--bind", LOCALHOST,
-                   "--save", "", "--appendonly", "no", "--daemonize", "no"]
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        wait_until_listening(self.process, self.port, self.log, timeout)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-
-    def __enter__(self) -> "RedisServer":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def command(self) -> list[str]:
+        return [self.binary, "--port", str(self.port), "--bind", LOCALHOST,
+                "--save", "", "--appendonly", "no", "--daemonize", "no"]
 
 
 # --- daphne ------------------------------------------------------------------------------------
 
 @dataclass
-class DaphneServer:
+class DaphneServer(ChildServer):
     """`daphne <app>` in a child process, run from `cwd` (the Django project's folder)."""
 
     app: str
@@ -129,7 +155,7 @@ class DaphneServer:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
-    log: Path = field(default_factory=lambda: Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1]))
+    log: Path = field(default_factory=lambda: new_log("daphne-"))
 
     @property
     def http_url(self) -> str:
@@ -143,28 +169,11 @@ class DaphneServer:
     def origin(self) -> str:
         return self.http_url
 
-    def start(self, timeout: float = 30.0) -> "DaphneServer":
-        command = [sys.executable, "-m", "daphne", "-b", LOCALHOST, "-p", str(self.port), self.app]
-        environment = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(command, cwd=self.cwd, env=environment,
-                                            stdout=out, stderr=subprocess.STDOUT)
-        wait_until_listening(self.process, self.port, self.log, timeout)
-        return self
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "daphne", "-b", LOCALHOST, "-p", str(self.port), self.app]
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-
-    def output(self) -> str:
-        return tail(self.log, lines=200)
-
-    def __enter__(self) -> "DaphneServer":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def popen_options(self) -> dict:
+        return {"cwd": self.cwd, "env": {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}}
 
 
 # --- Chromium ----------------------------------------------------------------------------------
