@@ -68,3 +68,9 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) site test-artifacts lessons/*/test-artifacts
+
+# Lesson 04: Redis (the tests' own resolution when REDIS_URL is unset) and two daphne processes
+# sharing it, on http://127.0.0.1:8001 and http://127.0.0.1:8002. Ctrl-C stops them all.
+.PHONY: two-servers
+two-servers: $(STAMP)
+	$(BIN)/python lessons/04_redis/run_two_servers.py

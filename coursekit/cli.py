@@ -256,7 +256,13 @@ def cmd_run(course: Course, args: argparse.Namespace) -> int:
     # daphne is first in the lesson's INSTALLED_APPS, so this runserver is daphne's ASGI server.
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}"]
     try:
+        if lesson.uses_database:
+            subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
+                           cwd=folder, check=True)
         return subprocess.call(command, cwd=folder)
+    except subprocess.CalledProcessError:
+        say("The database could not be migrated: see the error above.")
+        return 2
     except KeyboardInterrupt:
         return 0
 

@@ -28,6 +28,7 @@ class Lesson:
     asgi_app: str
     hints_file: Path
     tasks: tuple[Task, ...] = field(default_factory=tuple)
+    uses_database: bool = False  # `course run` applies migrations first
 
     @property
     def name(self) -> str:
@@ -91,6 +92,7 @@ def load(root: Path | None = None) -> Course:
                 asgi_app=entry["asgi_app"],
                 hints_file=folder / entry.get("hints", "hints.md"),
                 tasks=tasks,
+                uses_database=bool(entry.get("database", False)),
             )
         )
     return Course(root=root, lessons=tuple(lessons))

@@ -46,12 +46,16 @@ def task_of(item: pytest.Item) -> int | None:
     return int(marker.args[0]) if marker and marker.args else None
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getini("course_lesson"):
         untagged = [item.nodeid for item in items if task_of(item) is None]
         if untagged:
             raise pytest.UsageError(
                 "Every lesson test needs @pytest.mark.task(N); these have none:\n  " + "\n  ".join(untagged))
+        # Task by task, as `course check` reports them (pytest-django moves database tests first);
+        # the sort is stable, so each task keeps its file order.
+        items.sort(key=task_of)
     wanted = set(config.getoption("task"))
     if wanted:
         keep = [item for item in items if task_of(item) in wanted]

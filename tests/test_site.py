@@ -44,7 +44,7 @@ def test_the_lesson_page_is_the_lesson_readme(site, lesson):
 
 def test_included_code_on_the_lesson_page_is_the_real_file(site, lesson):
     readme = (lesson.folder / "README.md").read_text(encoding="utf-8")
-    included = re.findall(r'--8<-- "([^"]+)"', readme)
+    included = re.findall(r'^\s*--8<-- "([^"]+)"', readme, flags=re.MULTILINE)
     assert included, f"lesson {lesson.id}'s README includes no code file"
     text = page_text(site, f"lessons/{lesson.id}")
     for include in included:

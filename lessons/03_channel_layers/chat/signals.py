@@ -1,0 +1,18 @@
+"""A new Announcement, saved anywhere in this process (the admin, a view, the shell of a running
+server), is pushed to its room."""
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .broadcast import announce_to_room
+from .models import Announcement
+
+
+@receiver(post_save, sender=Announcement, dispatch_uid="chat-push-new-announcement")
+def push_new_announcement(sender, instance, created, **kwargs):
+    # BEGIN SOLUTION task=3
+    if created:
+        # After the commit: a save that is rolled back must not have been announced.
+        transaction.on_commit(lambda: announce_to_room(instance.room_name, instance.message))
+    # END SOLUTION
