@@ -195,9 +195,13 @@ def daphne_server(start_daphne) -> servers.DaphneServer:
     return start_daphne()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium driven by Playwright (skipped locally when none is installed)."""
+    """A headless Chromium driven by Playwright (skipped locally when none is installed).
+
+    Module-scoped: Playwright's sync API keeps its own event loop while it runs, and async tests
+    cannot start theirs until it stops, so browser tests belong in a module of their own.
+    """
     executable = servers.find_chromium()
     if executable is None:
         if in_ci():

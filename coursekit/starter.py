@@ -21,8 +21,8 @@ from .manifest import Lesson
 MARKED_SUFFIXES = {".py", ".html", ".js"}
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "db.sqlite3", "test-artifacts")
 
-_BEGIN = re.compile(r"^(?P<indent>\s*)(?P<opener>#|//|<!--)\s*BEGIN SOLUTION task=(?P<task>\d+)\s*(?:-->)?\s*$")
-_END = re.compile(r"^\s*(?:#|//|<!--)\s*END SOLUTION\s*(?:-->)?\s*$")
+BEGIN_MARKER = re.compile(r"^(?P<indent>\s*)(?P<opener>#|//|<!--)\s*BEGIN SOLUTION task=(?P<task>\d+)\s*(?:-->)?\s*$")
+END_MARKER = re.compile(r"^\s*(?:#|//|<!--)\s*END SOLUTION\s*(?:-->)?\s*$")
 
 
 class MarkerError(ValueError):
@@ -50,11 +50,11 @@ def stub_line(indent: str, opener: str, lesson: Lesson, task_id: int) -> str:
 def find_regions(path: Path) -> list[Region]:
     regions, start, task = [], None, None
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if (begin := _BEGIN.match(line)) is not None:
+        if (begin := BEGIN_MARKER.match(line)) is not None:
             if start is not None:
                 raise MarkerError(f"{path}:{number}: BEGIN SOLUTION inside the region opened on line {start}")
             start, task = number, int(begin["task"])
-        elif _END.match(line):
+        elif END_MARKER.match(line):
             if start is None:
                 raise MarkerError(f"{path}:{number}: END SOLUTION without a BEGIN SOLUTION")
             regions.append(Region(path, task, start, number))
@@ -68,16 +68,16 @@ def stub_text(text: str, lesson: Lesson, tasks: set[int] | None) -> str:
     """The text with every region of `tasks` (all tasks when None) replaced by its stub."""
     out, inside = [], False
     for line in text.splitlines(keepends=True):
-        if not inside and (begin := _BEGIN.match(line)) is not None:
+        if not inside and (begin := BEGIN_MARKER.match(line)) is not None:
             task_id = int(begin["task"])
             if tasks is None or task_id in tasks:
                 out.append(stub_line(begin["indent"], begin["opener"], lesson, task_id))
                 inside = True
                 continue
         if inside:
-            inside = not _END.match(line)
+            inside = not END_MARKER.match(line)
             continue
-        if not _END.match(line) and not _BEGIN.match(line):
+        if not END_MARKER.match(line) and not BEGIN_MARKER.match(line):
             out.append(line)
     return "".join(out)
 

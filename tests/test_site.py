@@ -56,3 +56,11 @@ def test_the_notebooks_are_rendered_with_their_outputs(site):
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
         html = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
         assert "101 Switching Protocols" in html or "jp-OutputArea" in html
+
+
+def test_task_solutions_show_only_in_the_folded_solutions_section(site, lesson):
+    """A reader of the site meets each task's answer only when they unfold it on purpose."""
+    html = (site / "lessons" / lesson.id / "index.html").read_text(encoding="utf-8")
+    outside_folds = re.sub(r"<details.*?</details>", "", html, flags=re.DOTALL)
+    assert "BEGIN SOLUTION task=" not in outside_folds, f"lesson {lesson.id}'s text shows a task's solution"
+    assert "BEGIN SOLUTION task=" in html, f"lesson {lesson.id}'s page has no folded Solutions"

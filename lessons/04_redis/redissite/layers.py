@@ -9,6 +9,7 @@ def memory_layer() -> dict:
 # --8<-- [start:redis_layer]
 def redis_layer(url: str, *, pool_size: int, capacity: int, expiry: int, group_expiry: int) -> dict:
     """RedisChannelLayer on the Redis at `url`, with a connection pool of `pool_size` per process."""
+    # --8<-- [end:redis_layer]
     # BEGIN SOLUTION task=1
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -21,19 +22,18 @@ def redis_layer(url: str, *, pool_size: int, capacity: int, expiry: int, group_e
         },
     }
     # END SOLUTION
-# --8<-- [end:redis_layer]
 
 
 # --8<-- [start:pubsub_layer]
 def pubsub_layer(url: str) -> dict:
     """RedisPubSubChannelLayer: one PUBLISH per group message, no capacity, no expiry."""
+    # --8<-- [end:pubsub_layer]
     # BEGIN SOLUTION task=1
     return {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [url]},
     }
     # END SOLUTION
-# --8<-- [end:pubsub_layer]
 
 
 def channel_layer(name: str, url: str, **redis_options) -> dict:

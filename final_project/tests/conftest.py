@@ -1,0 +1,69 @@
+"""Fixtures for the chat's tests: users, rooms, logged-in sessions, the channel layer per test."""
+
+import pytest
+import redis
+from django.test import Client
+
+from rooms.models import Room
+
+PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture(autouse=True)
+def consumers_may_check_old_connections(django_db_blocker):
+    """Since channels 4.2 every consumer event runs close_old_connections() in a worker thread; without
+    this, pytest-django refuses that check in tests that use no database. It changes no data."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture(params=["memory", "redis"])
+def layer(request, settings):
+    """Run the test on the in-memory layer and presence, then on Redis: msgpack must accept every event."""
+    settings.CHAT_RATE_LIMIT = (10, 10.0)
+    if request.param == "memory":
+        settings.REDIS_URL = ""
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else:
+        url = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(url).flushdb()
+        settings.REDIS_URL = url
+        settings.CHANNEL_LAYERS = {"default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "max_connections": 50}]},
+        }}
+    return request.param
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username):
+        return django_user_model.objects.create_user(username, password=PASSWORD)
+    return make
+
+
+@pytest.fixture
+def ada(make_user):
+    return make_user("ada")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def general(ada):
+    return Room.objects.create(name="general", slug="general", created_by=ada)
+
+
+@pytest.fixture
+def secret(ada):
+    return Room.objects.create(name="secret", slug="secret", created_by=ada, is_private=True)
+
+
+def cookie_for(user) -> tuple[bytes, bytes]:
+    """The Cookie header of a browser where `user` is logged in."""
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
