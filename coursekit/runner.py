@@ -53,7 +53,8 @@ class RunResult:
         return next((test for test in self.tests if test.status != "pass"), None)
 
 
-def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 900) -> RunResult:
+def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 900,
+              collect_only: bool = False) -> RunResult:
     """Run the tests of `folder` (a lesson or a copy of one), only those of `tasks` when given."""
     with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
         results_path = Path(scratch) / "results.json"
@@ -61,6 +62,8 @@ def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 900) -
                    "--course-results", str(results_path)]
         for task in tasks:
             command += ["--task", str(task)]
+        if collect_only:
+            command.append("--collect-only")
         environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         environment.pop("PYTEST_ADDOPTS", None)
         try:

@@ -11,6 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# One worker runs this module: its tests share a course copy.
+pytestmark = pytest.mark.xdist_group("learner-loop")
+
 
 @pytest.fixture(scope="module")
 def course_root(tmp_path_factory) -> Path:

@@ -6,26 +6,16 @@ from coursekit import starter
 from coursekit.runner import run_tests
 
 
-@pytest.fixture(scope="session")
-def solution_runs():
-    return {}
-
-
-def solution_run(lesson, cache):
-    if lesson.id not in cache:
-        cache[lesson.id] = run_tests(lesson.folder)
-    return cache[lesson.id]
-
-
-def test_the_solution_passes_every_test(lesson, solution_runs):
-    run = solution_run(lesson, solution_runs)
+def test_the_solution_passes_every_test(lesson):
+    run = run_tests(lesson.folder)
     assert run.error is None, run.error
     failing = [f"{test.nodeid}: {test.message}" for test in run.tests if test.status != "pass"]
     assert not failing, "The solution fails:\n" + "\n".join(failing) + "\n" + run.console[-4000:]
 
 
-def test_every_task_has_tests(lesson, solution_runs):
-    run = solution_run(lesson, solution_runs)
+def test_every_task_has_tests(lesson):
+    run = run_tests(lesson.folder, collect_only=True)
+    assert run.error is None, run.error
     for task in lesson.tasks:
         assert run.tests_of(task.id), f"Lesson {lesson.id}, task {task.id} has no test"
     assert {test.task_id for test in run.tests} <= {task.id for task in lesson.tasks}

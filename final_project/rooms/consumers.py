@@ -155,7 +155,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def on_message(self, text: str, client_id: str):
         if not self.limiter.allow():
             limit, window = settings.CHAT_RATE_LIMIT
-            raise protocol.FrameError("rate_limited", f"At most {limit} messages in {window:g} seconds.")
+            raise protocol.FrameError("rate_limited", f"At most {limit:g} messages in {window:g} seconds.")
         # Stored first, then broadcast: the layer may drop the broadcast, history never loses it.
         frame, is_new = await store_message(self.room, self.user, text, client_id)
         if is_new:

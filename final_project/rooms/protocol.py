@@ -79,7 +79,7 @@ def read_frame(text_data: str | None, bytes_data: bytes | None = None) -> tuple[
         errors = form.errors.as_data()
         if any(error.code == "max_length" for error in errors.get("text", [])):
             raise FrameError("too_long", f"A message has at most {settings.CHAT_MAX_TEXT} characters.")
-        detail = "; ".join(f"{field}: {' '.join(error.messages)}" for field, error in form.errors.items())
+        detail = "; ".join(f"{field}: {' '.join(problems)}" for field, problems in form.errors.items())
         raise FrameError("invalid", detail)
     return frame_type, form.cleaned_data
 # --8<-- [end:read_frame]

@@ -17,6 +17,12 @@ def consumers_may_check_old_connections(django_db_blocker):
         yield
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """A real hasher costs ~0.3 s per user; these tests check the chat, not password storage."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(params=["memory", "redis"])
 def layer(request, settings):
     """Run the test on the in-memory layer and presence, then on Redis: msgpack must accept every event."""
@@ -67,3 +73,12 @@ def cookie_for(user) -> tuple[bytes, bytes]:
     client = Client()
     client.force_login(user)
     return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+@pytest.fixture(scope="session")
+def memory_server(start_daphne, tmp_path_factory):
+    """One daphne process on the in-memory layer and its own SQLite file (users ada, bob; room general)."""
+    from .live import prepare_database
+
+    env = prepare_database(tmp_path_factory.mktemp("memory-db") / "db.sqlite3")
+    return start_daphne(env=env)

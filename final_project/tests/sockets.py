@@ -50,13 +50,9 @@ async def frame_of_type(socket, frame_type: str, timeout: float = 3) -> dict:
 
 async def nothing_more(socket, of_type: str | None = None, wait: float = 0.3) -> None:
     """No frame (of `of_type`, when given) arrives within `wait` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    while (left := deadline - loop.time()) > 0:
-        try:
-            got = await socket.receive_json_from(timeout=left)
-        except asyncio.TimeoutError:
-            return
+    # receive_nothing, not a receive that times out: a timed-out receive cancels the application.
+    while not await socket.receive_nothing(timeout=wait):
+        got = await socket.receive_json_from()
         assert of_type is not None and got["type"] != of_type, f"unexpected frame: {got}"
 
 
