@@ -1,21 +1,20 @@
 # Django Channels, step by step. Every target sets up .venv itself the first time.
 #   make test    everything the course checks (what CI runs)
-#   make run     the most advanced runnable project, on http://127.0.0.1:8000
+#   make run     the final chat, on http://127.0.0.1:8000 (SQLite and the in-memory layer)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LESSON ?= 01
-# The most advanced runnable project: lesson 01 until the next lessons land.
-RUN_LESSON := 01
+CHAT   := final_project
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run test docs docs-build list start check hint watch bench lock clean
 
 help:
 	@echo "make test                 run every check of the course (tests, notebooks, site)"
-	@echo "make run                  serve the chat-so-far on http://127.0.0.1:8000"
+	@echo "make run                  serve the final chat on http://127.0.0.1:8000"
 	@echo "make docs                 serve the site on http://127.0.0.1:8001"
 	@echo "make start LESSON=01      copy a lesson into workspace/ with its tasks to do"
 	@echo "make check LESSON=01      the checker's verdict on your copy, task by task"
@@ -32,10 +31,18 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/course run $(RUN_LESSON) --solution
+	@cd $(CHAT) && ../$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@echo ""
+	@echo "  The chat: http://127.0.0.1:8000/"
+	@echo "  Try it with two users: open that address in a normal window and in a private window,"
+	@echo "  sign up as two different users, create a room in the first, open it in the second, chat."
+	@echo ""
+	cd $(CHAT) && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# The course (lessons, their proofs, notebooks, site), then the final chat's own suite.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	cd $(CHAT) && ../$(BIN)/python -m pytest
 
 docs: $(STAMP)
 	$(BIN)/mkdocs serve -a 127.0.0.1:8001
@@ -67,7 +74,7 @@ lock: $(STAMP)
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) site test-artifacts lessons/*/test-artifacts
+	rm -rf $(VENV) site test-artifacts lessons/*/test-artifacts $(CHAT)/test-artifacts $(CHAT)/db.sqlite3
 
 # Lesson 04: Redis (the tests' own resolution when REDIS_URL is unset) and two daphne processes
 # sharing it, on http://127.0.0.1:8001 and http://127.0.0.1:8002. Ctrl-C stops them all.
