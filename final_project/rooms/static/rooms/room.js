@@ -22,6 +22,11 @@
   const pending = new Map();        // client_id -> {text, li, sentAt}: sent, not yet acknowledged
   const typists = new Map();        // username -> timer
   let lastId = 0;                   // the highest message id seen
+  // Every message up to this id is on screen: the history and each completed sync end with no gap.
+  // Live broadcasts from two processes can arrive out of order, so lastId may sit above a message
+  // still in flight; a reconnect syncs from here, and `shown` drops what is already on screen.
+  let gaplessThrough = 0;
+  let syncing = false;
   let oldestId = null;              // the lowest, for loading older pages
   let hasMore = true;
   let socket = null;
@@ -161,19 +166,22 @@
         setStatus("online", "online");
         problemLine.textContent = "";
         setOnline(frame.online);
-        // Ask for everything after the last message on screen: what was missed while away.
+        // Ask for everything after the last gapless point: what was missed while away.
         syncedInBatch = 0;
-        send({ type: "sync", after: lastId });
+        syncing = true;
+        send({ type: "sync", after: gaplessThrough });
         break;
       case "message":
-        if (frame.id > lastId) syncedInBatch += 1;
+        if (syncing) syncedInBatch += 1;  // live frames may be counted too: at worst one more sync
         show(frame);
         break;
       case "synced":
+        gaplessThrough = Math.max(gaplessThrough, frame.last_id);
         if (syncedInBatch >= SYNC_BATCH) {  // more to replay
           syncedInBatch = 0;
           send({ type: "sync", after: frame.last_id });
         } else {
+          syncing = false;
           resendPending(0);  // what this page sent but never saw acknowledged
         }
         break;
@@ -256,6 +264,7 @@
   });
 
   for (const message of config.history) show(message);
+  gaplessThrough = lastId;  // the server rendered the newest messages with nothing between them
   hasMore = config.history.length === config.pageSize;
   list.scrollTop = list.scrollHeight;
   connect();
