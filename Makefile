@@ -20,7 +20,7 @@ help:
 	@echo "make check LESSON=01      the checker's verdict on your copy, task by task"
 	@echo "make hint LESSON=01       the next hint"
 	@echo "make watch LESSON=01      re-check on every save"
-	@echo "make bench                timing figures (course check, the test suite)"
+	@echo "make bench                timing figures (course check, the test suite, the chat under load)"
 	@echo "The course tool itself:   $(BIN)/course --help"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -67,6 +67,7 @@ watch: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m coursekit.bench
+	cd $(CHAT) && ../$(BIN)/python bench.py
 
 # Re-pin constraints.txt to what is installed now (after a deliberate upgrade, and a green make test).
 lock: $(STAMP)
