@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -259,7 +261,13 @@ def cmd_run(course: Course, args: argparse.Namespace) -> int:
         if lesson.uses_database:
             subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
                            cwd=folder, check=True)
-        return subprocess.call(command, cwd=folder)
+        # The server and its autoreloader child get a process group of their own, so that Ctrl-C
+        # or a SIGTERM to `course run` stops both of them, never only the parent.
+        server = subprocess.Popen(command, cwd=folder, start_new_session=True)
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, lambda *_: os.killpg(server.pid, signal.SIGTERM))
+        server.wait()
+        return 0
     except subprocess.CalledProcessError:
         say("The database could not be migrated: see the error above.")
         return 2
