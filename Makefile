@@ -15,7 +15,7 @@ CHAT   := final_project
 help:
 	@echo "make test                 run every check of the course (tests, notebooks, site)"
 	@echo "make run                  serve the final chat on http://127.0.0.1:8000"
-	@echo "make docs                 serve the site on http://127.0.0.1:8001"
+	@echo "make docs                 serve the site on http://127.0.0.1:8008"
 	@echo "make start LESSON=01      copy a lesson into workspace/ with its tasks to do"
 	@echo "make check LESSON=01      the checker's verdict on your copy, task by task"
 	@echo "make hint LESSON=01       the next hint"
@@ -45,7 +45,7 @@ test: $(STAMP)
 	cd $(CHAT) && ../$(BIN)/python -m pytest
 
 docs: $(STAMP)
-	$(BIN)/mkdocs serve -a 127.0.0.1:8001
+	$(BIN)/mkdocs serve -a 127.0.0.1:8008
 
 docs-build: $(STAMP)
 	$(BIN)/mkdocs build --strict
