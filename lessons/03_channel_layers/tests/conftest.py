@@ -15,15 +15,3 @@ def fresh_layer_and_rooms(settings):
     yield
     members.forget_everyone()
 
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collection_modifyitems(items):
-    """Keep the tests in file order, task by task.
-
-    pytest-django moves database tests first; then `course check` would report a task 3 failure
-    before a task 1 one, and send the learner to the wrong task.
-    """
-    file_order = {item.nodeid: index for index, item in enumerate(items)}
-    result = yield
-    items.sort(key=lambda item: file_order[item.nodeid])
-    return result
