@@ -10,7 +10,7 @@ LESSON ?= 01
 CHAT   := final_project
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test docs docs-build list start check hint watch bench lock clean
+.PHONY: help setup provision run test docs docs-build list start check hint watch bench lock clean
 
 help:
 	@echo "make test                 run every check of the course (tests, notebooks, site)"
@@ -39,10 +39,17 @@ run: $(STAMP)
 	@echo ""
 	cd $(CHAT) && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# The course (lessons, their proofs, notebooks, site), then the final chat's own suite.
-test: $(STAMP)
-	$(BIN)/python -m pytest
-	cd $(CHAT) && ../$(BIN)/python -m pytest
+# Find or install the browser and Redis the tests use (stops with one clear instruction if it cannot).
+provision: $(STAMP)
+	@$(BIN)/python -m coursekit.provision
+
+# The course (lessons, their proofs, notebooks, site), then the final chat's own suite: both always
+# run, and make fails if either failed.
+test: provision
+	@status=0; \
+	$(BIN)/python -m pytest || status=$$?; \
+	(cd $(CHAT) && ../$(BIN)/python -m pytest) || status=$$?; \
+	exit $$status
 
 docs: $(STAMP)
 	$(BIN)/mkdocs serve -a 127.0.0.1:8008

@@ -6,21 +6,22 @@ strict rules by naming itself in its pytest.ini: `course_lesson = 01`.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import inspect
 import json
 import os
 import re
+import signal
+import threading
 from pathlib import Path
 
 import pytest
 
-from . import servers
+from . import loopwatch, servers
+from .timing import scaled
 
 OUTPUT_LIMIT = 500
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,10 +73,17 @@ class ResultsRecorder:
 
     def __init__(self, config: pytest.Config) -> None:
         self.path = Path(config.getoption("course_results"))
+        # One JSON line per event as it happens, so that `course check` can report task by task.
+        self.progress = self.path.with_suffix(".progress")
         self.tests: dict[str, dict] = {}
         self.collection_errors: list[str] = []
 
+    def tell(self, event: dict) -> None:
+        with self.progress.open("a", encoding="utf-8") as progress:
+            progress.write(json.dumps(event) + "\n")
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.tell({"collected": [{"nodeid": item.nodeid, "task_id": task_of(item)} for item in session.items]})
         for item in session.items:
             self.tests[item.nodeid] = {
                 "nodeid": item.nodeid,
@@ -104,6 +112,8 @@ class ResultsRecorder:
         output = "".join(text for title, text in report.sections if title.startswith("Captured std"))
         if output:
             test["output"] = (test["output"] + output)[:OUTPUT_LIMIT]
+        if report.when == "teardown":
+            self.tell({"done": report.nodeid, "task_id": test["task_id"], "status": test["status"]})
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -120,9 +130,32 @@ def outcome(report: pytest.TestReport) -> tuple[str, str]:
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         return "error", f"Skipped: {reason.removeprefix('Skipped: ')}"
+    return ("fail" if report.when == "call" else "error"), failure_message(report)
+
+
+def failure_message(report: pytest.TestReport) -> str:
+    """The one message a learner reads first: ours when the plugin wrote one, else the crash line."""
+    for name, value in report.user_properties:
+        if name == "course_message":
+            return value
     crash = getattr(report.longrepr, "reprcrash", None)
-    message = crash.message if crash is not None else report.longreprtext.strip().splitlines()[-1]
-    return ("fail" if report.when == "call" else "error"), message
+    if crash is not None:
+        return crash.message
+    lines = report.longreprtext.strip().splitlines()
+    return lines[-1] if lines else "The test failed."
+
+
+def rewrite_failure(report: pytest.TestReport, verdict: str | None, details: str = "") -> None:
+    """Our `verdict` first, in place of pytest's (what the test saw stays below it); or, with no
+    verdict, pytest's own report with `details` added. results.json gets the same message."""
+    seen = failure_message(report)
+    if verdict:
+        saw = "" if verdict in seen else f"What the test saw: {seen}"
+        message, body = verdict, [verdict, details, saw]
+    else:
+        message, body = "\n".join(part for part in (seen, details) if part), [report.longreprtext, details]
+    report.user_properties.append(("course_message", message))
+    report.longrepr = "\n\n".join(part for part in body if part)
 
 
 def source_of(item: pytest.Item) -> str:
@@ -197,16 +230,15 @@ def daphne_server(start_daphne) -> servers.DaphneServer:
 
 @pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium driven by Playwright (skipped locally when none is installed).
+    """A headless Chromium driven by Playwright (a clear failure when none is found).
 
     Module-scoped: Playwright's sync API keeps its own event loop while it runs, and async tests
     cannot start theirs until it stops, so browser tests belong in a module of their own.
     """
     executable = servers.find_chromium()
     if executable is None:
-        if in_ci():
-            pytest.fail(servers.CHROMIUM_MISSING + " (CI=true: a missing browser is a failure.)")
-        pytest.skip(servers.CHROMIUM_MISSING)
+        # Never a skip: a skipped browser test would hide a task nobody checked.
+        pytest.fail(servers.CHROMIUM_MISSING, pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -216,15 +248,148 @@ def browser():
         chromium.close()
 
 
+SOCKETS = pytest.StashKey[list]()
+SCREENSHOT_TAKEN = pytest.StashKey[bool]()
+
+
+def screenshot_path(item: pytest.Item) -> Path:
+    artifacts = Path(os.environ.get("COURSE_ARTIFACTS", item.config.rootpath / "test-artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    return artifacts / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', item.name)}.png"
+
+
+def watch_sockets(page, sockets: list[dict]) -> None:
+    """Remember every WebSocket the page opens: its address, frames each way, and whether it closed."""
+    def opened(socket) -> None:
+        state = {"url": socket.url, "sent": 0, "received": 0, "closed": False, "error": ""}
+        sockets.append(state)
+        socket.on("framesent", lambda _: state.update(sent=state["sent"] + 1))
+        socket.on("framereceived", lambda _: state.update(received=state["received"] + 1))
+        socket.on("close", lambda _: state.update(closed=True))
+        socket.on("socketerror", lambda error: state.update(error=str(error)))
+    page.on("websocket", opened)
+
+
+def describe_sockets(sockets: list[dict]) -> str:
+    if not sockets:
+        return "The page opened no WebSocket."
+    lines = [f"The page opened {len(sockets)} WebSocket(s):"]
+    for state in sockets:
+        status = "closed" if state["closed"] else "open"
+        error = f", error: {state['error']}" if state["error"] else ""
+        lines.append(f"  {state['url']}: {status}, {state['received']} frames received, "
+                     f"{state['sent']} sent{error}")
+    return "\n".join(lines)
+
+
 @pytest.fixture
 def page(browser, request: pytest.FixtureRequest):
     """A fresh browser page; a screenshot of it is kept in test-artifacts/ after the test."""
     context = browser.new_context()
     new_page = context.new_page()
+    new_page.set_default_timeout(scaled(10) * 1000)  # Playwright's 30 s would make a learner wait
+    request.node.stash[SOCKETS] = []
+    watch_sockets(new_page, request.node.stash[SOCKETS])
     yield new_page
-    artifacts = Path(os.environ.get("COURSE_ARTIFACTS", request.config.rootpath / "test-artifacts"))
-    artifacts.mkdir(parents=True, exist_ok=True)
     try:
-        new_page.screenshot(path=artifacts / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', request.node.name)}.png")
+        if not request.node.stash.get(SCREENSHOT_TAKEN, False):
+            new_page.screenshot(path=screenshot_path(request.node))
     finally:
         context.close()
+
+
+def page_details(item: pytest.Item, page) -> str:
+    """For a failed browser test: where its screenshot is, and what became of the page's sockets."""
+    details = describe_sockets(item.stash.get(SOCKETS, []))
+    try:
+        path = screenshot_path(item)
+        page.screenshot(path=path)
+        item.stash[SCREENSHOT_TAKEN] = True
+        details += f"\nScreenshot of the page when the test failed: {path}"
+    except Exception as problem:  # a crashed page cannot be photographed; say so and go on
+        details += f"\n(No screenshot: {type(problem).__name__}.)"
+    return details
+
+
+# --- a blocked event loop, in the test process or in a daphne child ---------------------------
+
+BLOCKED = pytest.StashKey[str]()
+LOG_OFFSETS = pytest.StashKey[dict]()
+LOOP_WINDOW = 3.0
+
+
+class EventLoopBlocked(Exception):
+    """Raised inside the learner's blocking call, so that the test ends instead of hanging."""
+
+
+def watched(item: pytest.Item, test):
+    """`test`, run with its event loop watched: when the learner's code blocks it, stop the test."""
+    root = item.config.rootpath
+
+    @functools.wraps(test)
+    async def run(*args, **kwargs):
+        main = threading.main_thread()
+        if threading.current_thread() is not main:
+            return await test(*args, **kwargs)
+        lock = threading.Lock()
+
+        def interrupt(signum, frame):
+            raise EventLoopBlocked(item.stash.get(BLOCKED, "blocked"))
+
+        def on_blocked(seconds: float, where: str | None) -> None:
+            item.stash[BLOCKED] = loopwatch.blocked_message(seconds, where)
+            with lock:
+                if where and not watch.stopped.is_set():  # only the learner's code is interrupted
+                    signal.pthread_kill(main.ident, signal.SIGUSR1)
+
+        previous = signal.signal(signal.SIGUSR1, interrupt)
+        watch = loopwatch.LoopWatch(asyncio.get_running_loop(), scaled(LOOP_WINDOW), root, on_blocked).start()
+        try:
+            return await test(*args, **kwargs)
+        finally:
+            with lock:
+                watch.stop()
+            signal.signal(signal.SIGUSR1, previous)
+
+    return run
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    test = getattr(item, "obj", None)
+    if not inspect.iscoroutinefunction(test) or not hasattr(signal, "pthread_kill"):
+        yield
+        return
+    item.obj = watched(item, test)
+    try:
+        yield
+    finally:
+        item.obj = test
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[LOG_OFFSETS] = {id(server): server.log_size() for server in servers.RUNNING}
+
+
+def blocked_server_message(item: pytest.Item) -> str | None:
+    offsets = item.stash.get(LOG_OFFSETS, {})
+    for server in list(servers.RUNNING):
+        for line in server.log_since(offsets.get(id(server), 0)).splitlines():
+            if line.startswith(loopwatch.LOG_MARKER):
+                seen = json.loads(line.removeprefix(loopwatch.LOG_MARKER))
+                return loopwatch.blocked_message(seen["seconds"], seen["where"])
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    blocked = item.stash.get(BLOCKED, None) or blocked_server_message(item)
+    page = getattr(item, "funcargs", {}).get("page")
+    details = page_details(item, page) if page is not None else ""
+    if blocked or details:
+        rewrite_failure(report, blocked, details)

@@ -54,8 +54,9 @@ class RunResult:
 
 
 def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 900,
-              collect_only: bool = False) -> RunResult:
-    """Run the tests of `folder` (a lesson or a copy of one), only those of `tasks` when given."""
+              collect_only: bool = False, select: tuple[str, ...] = ()) -> RunResult:
+    """Run the tests of `folder` (a lesson or a copy of one), only those of `tasks` when given,
+    only the test node ids in `select` when given."""
     with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
         results_path = Path(scratch) / "results.json"
         command = [sys.executable, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider",
@@ -64,6 +65,7 @@ def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 900,
             command += ["--task", str(task)]
         if collect_only:
             command.append("--collect-only")
+        command += list(select)
         environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         environment.pop("PYTEST_ADDOPTS", None)
         try:

@@ -16,6 +16,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+try:
+    from .timing import scaled
+except ImportError:  # run as a plain script by provision.py, outside the package
+    from timing import scaled  # type: ignore[no-redef]
+
 LOCALHOST = "127.0.0.1"
 
 
@@ -82,6 +87,10 @@ def find_redis_server() -> str | None:
     return None
 
 
+# Every child server that is running now, so that a failing test can be told what their logs say.
+RUNNING: list["ChildServer"] = []
+
+
 class ChildServer:
     """A server in a child process listening on `self.port`; a context manager that stops it."""
 
@@ -100,13 +109,34 @@ class ChildServer:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
                                             **self.popen_options())
-        wait_until_listening(self.process, self.port, self.log, self.startup_timeout)
+        RUNNING.append(self)
+        try:
+            wait_until_listening(self.process, self.port, self.log, scaled(self.startup_timeout))
+        except ServerError:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.process is not None:
             stop_process(self.process)
             self.process = None
+
+    def log_size(self) -> int:
+        try:
+            return self.log.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, offset: int) -> str:
+        try:
+            with self.log.open("rb") as log:
+                log.seek(offset)
+                return log.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
 
     def output(self) -> str:
         return tail(self.log, lines=200)
@@ -170,7 +200,8 @@ class DaphneServer(ChildServer):
         return self.http_url
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "daphne", "-b", LOCALHOST, "-p", str(self.port), self.app]
+        # daphne itself, with its event loop watched for blocking calls (coursekit/watched_daphne.py)
+        return [sys.executable, "-m", "coursekit.watched_daphne", "-b", LOCALHOST, "-p", str(self.port), self.app]
 
     def popen_options(self) -> dict:
         return {"cwd": self.cwd, "env": {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}}
@@ -183,15 +214,37 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 CHROMIUM_MISSING = (
-    "No Chromium found for the browser tests. Install one (Debian/Ubuntu: "
-    "`sudo apt-get install chromium`) or set COURSE_CHROMIUM=/path/to/chrome."
+    "No Chromium found for the browser tests. Run `.venv/bin/python -m coursekit.provision` (what `make test` "
+    "does first): it finds or installs one, or names the one command that will. "
+    "Or set COURSE_CHROMIUM=/path/to/chrome."
 )
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def playwright_cache() -> Path:
+    if os.environ.get("PLAYWRIGHT_BROWSERS_PATH"):
+        return Path(os.environ["PLAYWRIGHT_BROWSERS_PATH"])
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "ms-playwright"
+    return Path.home() / ".cache" / "ms-playwright"
+
+
+def playwright_chromium() -> str | None:
+    """A Chromium that `python -m playwright install chromium` downloaded earlier, newest first."""
+    patterns = ("chromium-*/chrome-linux*/chrome", "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
+                "chromium-*/chrome-mac*/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+                "chromium_headless_shell-*/chrome-*/chrome-headless-shell")
+    cache = playwright_cache()
+    found = [path for pattern in patterns for path in cache.glob(pattern) if os.access(path, os.X_OK)]
+    # Full Chromium before the headless shell, then the newest revision ("chromium-1255").
+    return str(max(found, key=lambda path: path.relative_to(cache).parts[0])) if found else None
 
 
 def find_chromium() -> str | None:
+    """$COURSE_CHROMIUM, else a Chrome or Chromium on PATH, else one Playwright installed."""
     if os.environ.get("COURSE_CHROMIUM"):
         return os.environ["COURSE_CHROMIUM"]
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+    for name in BROWSER_NAMES:
         if found := shutil.which(name):
             return found
-    return None
+    return playwright_chromium()
