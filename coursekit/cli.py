@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -75,8 +76,13 @@ def cmd_start(course: Course, args: argparse.Namespace) -> int:
 
 
 def move_to_trash(course: Course, path: Path) -> Path:
-    trash = course.workspace / ".trash" / datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = trash / path.relative_to(course.workspace)
+    """Move `path` (a file or a folder) into workspace/.trash/<time>/, keeping where it came from."""
+    trash = course.workspace / ".trash" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    try:
+        kept_as = path.resolve().relative_to(course.workspace.resolve())
+    except ValueError:  # a folder outside the workspace (course check --path): keep its full path
+        kept_as = Path("outside-workspace", *path.resolve().parts[1:])
+    target = trash / kept_as
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(path), str(target))
     return target
@@ -106,15 +112,37 @@ def cmd_reset(course: Course, args: argparse.Namespace) -> int:
 
 # --- check -------------------------------------------------------------------------------------
 
-def restore_tests(lesson: Lesson, copy: Path) -> None:
-    """The lesson's own tests, whatever the learner did to their copy of them."""
+def same_tree(first: Path, second: Path) -> bool:
+    """The same files with the same bytes (caches aside)."""
+    def files(root: Path) -> dict[Path, bytes]:
+        return {path.relative_to(root): path.read_bytes() for path in root.rglob("*")
+                if path.is_file() and "__pycache__" not in path.parts}
+    return first.is_dir() and second.is_dir() and files(first) == files(second)
+
+
+def restore_tests(course: Course, lesson: Lesson, copy: Path) -> list[Path]:
+    """The lesson's own tests, whatever the learner did to their copy of them. Whatever differs is
+    moved to the workspace trash first, never deleted. Returns where the replaced files went."""
+    kept = []
     tests = copy / "tests"
-    if tests.exists():
-        shutil.rmtree(tests)
-    shutil.copytree(lesson.folder / "tests", tests, ignore=starter.IGNORED)
+    if not same_tree(tests, lesson.folder / "tests"):
+        if tests.exists():
+            kept.append(move_to_trash(course, tests))
+        shutil.copytree(lesson.folder / "tests", tests, ignore=starter.IGNORED)
     for config in ("pytest.ini", "conftest.py"):
-        if (lesson.folder / config).exists():
-            shutil.copy2(lesson.folder / config, copy / config)
+        source, target = lesson.folder / config, copy / config
+        if source.exists() and (not target.exists() or target.read_bytes() != source.read_bytes()):
+            if target.exists():
+                kept.append(move_to_trash(course, target))
+            shutil.copy2(source, target)
+    return kept
+
+
+def is_copy_of(lesson: Lesson, folder: Path) -> bool:
+    """A folder that holds the lesson's project: its manage.py, and every file a task is written in."""
+    needed = [Path("manage.py"), *map(Path, files_to_edit(lesson))]
+    return all((folder / path).is_file() for path in needed) and \
+        (folder / "manage.py").read_bytes() == (lesson.folder / "manage.py").read_bytes()
 
 
 def checked_folder(course: Course, lesson: Lesson, args: argparse.Namespace) -> Path | None:
@@ -124,28 +152,62 @@ def checked_folder(course: Course, lesson: Lesson, args: argparse.Namespace) -> 
     if not folder.exists():
         say(f"Nothing to check yet: {display(folder)} does not exist. Run: course start {lesson.id}")
         return None
-    restore_tests(lesson, folder)
+    if args.path and not is_copy_of(lesson, folder):
+        say(f"{display(folder)} is not a copy of lesson {lesson.id}: it lacks the lesson's manage.py or a file "
+            f"the tasks are written in ({', '.join(files_to_edit(lesson))}). Nothing was changed in it.")
+        return None
+    for kept in restore_tests(course, lesson, folder):
+        say(f"The lesson's own tests are back in place; your changed version is kept in {display(kept)}")
     return folder
 
 
-def report(lesson: Lesson, run: RunResult, state: State | None, only: tuple[int, ...] = ()) -> int:
-    """Print the verdict; record progress in `state` when given. `only`: the tasks that were run."""
-    say(f"Lesson {lesson.id}: {lesson.title}")
+class TaskVerdicts:
+    """Prints each task's verdict as soon as its last test ends (the tests run task by task)."""
+
+    def __init__(self, lesson: Lesson) -> None:
+        self.lesson = lesson
+        self.pending: dict[int, set[str]] = {}
+        self.results: dict[int, list[str]] = {}
+        self.printed: set[int] = set()
+
+    def __call__(self, event: dict) -> None:
+        if "collected" in event:
+            for test in event["collected"]:
+                self.pending.setdefault(test["task_id"], set()).add(test["nodeid"])
+            return
+        task_id = event["task_id"]
+        self.pending.get(task_id, set()).discard(event["done"])
+        self.results.setdefault(task_id, []).append(event["status"])
+        if not self.pending.get(task_id) and task_id in self.pending:
+            self.print_task(task_id, self.results[task_id])
+
+    def print_task(self, task_id: int, statuses: list[str]) -> None:
+        if task_id in self.printed or task_id is None:
+            return
+        self.printed.add(task_id)
+        good = statuses.count("pass")
+        ok = bool(statuses) and good == len(statuses)
+        say(f"  {PASS if ok else FAIL} {self.lesson.task(task_id).label}  ({good}/{len(statuses)} tests)")
+
+
+def report(lesson: Lesson, run: RunResult, state: State | None, only: tuple[int, ...] = (),
+           verdicts: TaskVerdicts | None = None) -> int:
+    """Print the verdict (the task lines `verdicts` has not printed yet, then the first failure);
+    record progress in `state` when given. `only`: the tasks that were run."""
     if run.error:
         say(f"\n{FAIL} Nothing could be checked. {run.error}")
         say("\nFix the error above (often a typo or a broken import), then check again.")
         return 2
+    verdicts = verdicts or TaskVerdicts(lesson)
     passing = set()
     for task in lesson.tasks:
         tests = run.tests_of(task.id)
         if not tests:
             continue
-        good = sum(test.status == "pass" for test in tests)
-        ok = run.task_passes(task.id)
-        passing |= {task.id} if ok else set()
-        say(f"  {PASS if ok else FAIL} {task.label}  ({good}/{len(tests)} tests)")
+        verdicts.print_task(task.id, [test.status for test in tests])
+        passing |= {task.id} if run.task_passes(task.id) else set()
     if state is not None:
-        state.record(lesson.id, passing)
+        state.record(lesson.id, passing, checked={test.task_id for test in run.tests})
         state.save()
     failure = run.first_failure()
     if failure is None:
@@ -166,21 +228,30 @@ def report(lesson: Lesson, run: RunResult, state: State | None, only: tuple[int,
     return 1
 
 
+def check_and_report(course: Course, lesson: Lesson, folder: Path, tasks: tuple[int, ...],
+                     state: State | None) -> int:
+    say(f"Lesson {lesson.id}: {lesson.title}")
+    verdicts = TaskVerdicts(lesson)
+    run = run_tests(folder, tasks=tasks, on_event=verdicts)
+    return report(lesson, run, state, only=tasks, verdicts=verdicts)
+
+
 def cmd_check(course: Course, args: argparse.Namespace) -> int:
     lesson = course.lesson(args.lesson)
     folder = checked_folder(course, lesson, args)
     if folder is None:
         return 2
-    run = run_tests(folder, tasks=tuple(args.task))
     if args.json:
+        run = run_tests(folder, tasks=tuple(args.task))
         document = json.dumps(results_v3(run), indent=2, ensure_ascii=False)
         if args.output:
             Path(args.output).write_text(document + "\n", encoding="utf-8")
         else:
             say(document)
         return 0  # like Exercism's runners: the verdict is in the JSON
-    own_workspace = not (args.solution or args.path or args.task)
-    return report(lesson, run, State.load(course.workspace) if own_workspace else None, only=tuple(args.task))
+    own_workspace = not (args.solution or args.path)
+    state = State.load(course.workspace) if own_workspace else None
+    return check_and_report(course, lesson, folder, tuple(args.task), state)
 
 
 # --- hint --------------------------------------------------------------------------------------
@@ -201,13 +272,59 @@ def cmd_hint(course: Course, args: argparse.Namespace) -> int:
 
 # --- watch -------------------------------------------------------------------------------------
 
-def snapshot(folder: Path) -> dict[Path, float]:
-    skipped = {"tests", "__pycache__", "test-artifacts", ".pytest_cache"}
-    return {
-        path: path.stat().st_mtime
-        for path in folder.rglob("*")
-        if path.is_file() and not skipped.intersection(path.relative_to(folder).parts)
-    }
+SOURCE_SUFFIXES = {".py", ".html", ".js", ".css"}
+NOT_SOURCES = {"tests", "__pycache__", "test-artifacts", ".pytest_cache"}
+
+
+def is_source(folder: Path, path: Path) -> bool:
+    """A file the learner writes: code and templates, not the tests, caches or the database."""
+    try:
+        parts = path.relative_to(folder).parts
+    except ValueError:
+        return False
+    return path.suffix in SOURCE_SUFFIXES and not NOT_SOURCES.intersection(parts)
+
+
+def watch_changes(folder: Path, changed: threading.Event, interval: float):
+    """Set `changed` on every save of a source file in `folder`: file-system events where the
+    system has them, polling every `interval` seconds where it has not. Returns the observer."""
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    class OnSave(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            paths = [event.src_path, getattr(event, "dest_path", "")]
+            if event.event_type != "opened" and any(p and is_source(folder, Path(p)) for p in paths):
+                changed.set()
+
+    for make in (Observer, lambda: PollingObserver(timeout=interval)):
+        observer = make()
+        try:
+            observer.schedule(OnSave(), str(folder), recursive=True)
+            observer.start()
+            return observer
+        except OSError:  # no inotify watches left, a network file system...: poll instead
+            continue
+    raise RuntimeError(f"Cannot watch {folder}")
+
+
+def watch_once(course: Course, lesson: Lesson, copy: Path) -> None:
+    """Check the first unfinished task; when it passes, go on to the next; when all are finished, the
+    whole lesson. Stops at the first task that fails."""
+    state = State.load(course.workspace)
+    unfinished = [task.id for task in lesson.tasks if not state.is_finished(lesson.id, task.id)]
+    restore_tests(course, lesson, copy)
+    if not unfinished:
+        if check_and_report(course, lesson, copy, (), state) == 0:
+            nxt = next_lesson(course, lesson)
+            say(f"When you are ready: course start {nxt.id}" if nxt else "That was the last lesson.")
+        return
+    for task_id in unfinished:
+        if check_and_report(course, lesson, copy, (task_id,), state) != 0:
+            return
+        state = State.load(course.workspace)
+    say(f"\nAll {len(lesson.tasks)} tasks of lesson {lesson.id} pass.")
 
 
 def cmd_watch(course: Course, args: argparse.Namespace) -> int:
@@ -221,23 +338,22 @@ def cmd_watch(course: Course, args: argparse.Namespace) -> int:
     if not copy.exists():
         say(f"Run `course start {lesson.id}` first.")
         return 2
-    say(f"Watching {display(copy)}: every save re-runs the check. Ctrl-C to stop.")
-    seen = None
+    say(f"Watching {display(copy)}: every save re-checks your first unfinished task. Ctrl-C to stop.")
+    changed = threading.Event()
+    changed.set()  # a first check straight away
+    observer = watch_changes(copy, changed, args.interval)
     try:
         while True:
-            current = snapshot(copy)
-            if current != seen:
+            if changed.wait(timeout=0.5):
+                time.sleep(0.2)  # editors save in several steps: let them finish
+                changed.clear()  # a save during the check triggers the next one
                 say("\n" + "─" * 72)
-                restore_tests(lesson, copy)
-                verdict = report(lesson, run_tests(copy), State.load(course.workspace))
-                if verdict == 0:
-                    nxt = next_lesson(course, lesson)
-                    say(f"When you are ready: course start {nxt.id}" if nxt else "That was the last lesson.")
-                seen = current  # what was checked; a save during the check triggers the next one
-            time.sleep(args.interval)  # polling works on every file system, with or without change events
+                watch_once(course, lesson, copy)
     except KeyboardInterrupt:
         say("\nStopped watching.")
         return 0
+    finally:
+        observer.stop()
 
 
 def next_lesson(course: Course, lesson: Lesson) -> Lesson | None:
@@ -318,7 +434,8 @@ def parser() -> argparse.ArgumentParser:
 
     watch = commands.add_parser("watch", help="re-check on every save (never moves on by itself)")
     watch.add_argument("lesson", nargs="?")
-    watch.add_argument("--interval", type=float, default=1.0, help="seconds between looks (default 1)")
+    watch.add_argument("--interval", type=float, default=1.0,
+                       help="where the file system sends no change events: seconds between looks (default 1)")
     watch.set_defaults(handler=cmd_watch)
 
     reset = commands.add_parser("reset", help="back to the starter: a whole lesson, or one FILE of it")
@@ -336,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, FileNotFoundError, starter.MarkerError) as problem:
         say(str(problem).strip("'\""))
         return 2
+    except BrokenPipeError:  # `course list | head`: the reader has gone, so stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,10 +56,12 @@ class RunResult:
         return next((test for test in self.tests if test.status != "pass"), None)
 
 
-def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 900,
-              collect_only: bool = False, select: tuple[str, ...] = ()) -> RunResult:
+def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 600,
+              collect_only: bool = False, select: tuple[str, ...] = (),
+              on_event: Callable[[dict], None] | None = None) -> RunResult:
     """Run the tests of `folder` (a lesson or a copy of one), only those of `tasks` when given,
-    only the test node ids in `select` when given."""
+    only the test node ids in `select` when given. `on_event` hears, while the tests run, the
+    collected tests ({"collected": [...]}) and then each finished one ({"done": nodeid, ...})."""
     with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
         results_path = Path(scratch) / "results.json"
         command = [sys.executable, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider",
@@ -68,14 +73,18 @@ def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 900,
         command += list(select)
         environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         environment.pop("PYTEST_ADDOPTS", None)
-        try:
-            completed = subprocess.run(command, cwd=folder, env=environment, capture_output=True,
-                                       text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as expired:
-            return RunResult(exitstatus=2, console=f"The tests ran longer than {timeout:.0f} s.\n{expired.stdout or ''}")
-        console = completed.stdout + completed.stderr
+        console_path = Path(scratch) / "console.txt"
+        with console_path.open("w+", encoding="utf-8", errors="replace") as console_file:
+            child = subprocess.Popen(command, cwd=folder, env=environment, stdout=console_file,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            timed_out = not follow(child, results_path.with_suffix(".progress"), timeout, on_event)
+            console_file.seek(0)
+            console = console_file.read()
+        if timed_out:
+            return RunResult(exitstatus=2, console=f"The tests ran longer than {timeout:.0f} s and were stopped.\n"
+                                                   f"{console[-3000:]}")
         if not results_path.exists():
-            return RunResult(exitstatus=completed.returncode or 3, console=console)
+            return RunResult(exitstatus=child.returncode or 3, console=console)
         data = json.loads(results_path.read_text(encoding="utf-8"))
     return RunResult(
         exitstatus=data["exitstatus"],
@@ -83,3 +92,28 @@ def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 900,
         collection_errors=data["collection_errors"],
         console=console,
     )
+
+
+def follow(child: subprocess.Popen, progress: Path, timeout: float,
+           on_event: Callable[[dict], None] | None) -> bool:
+    """Wait for `child`, passing each line of its progress file to `on_event` as it appears.
+    False when it ran past `timeout` (it is then killed, with every process it started)."""
+    deadline = time.monotonic() + timeout
+    read = 0
+    while True:
+        finished = child.poll() is not None
+        if on_event is not None and progress.exists():
+            with progress.open("rb") as events:
+                events.seek(read)
+                chunk = events.read()
+            complete = chunk[:chunk.rfind(b"\n") + 1]
+            read += len(complete)
+            for line in complete.decode("utf-8").splitlines():
+                on_event(json.loads(line))
+        if finished:
+            return True
+        if time.monotonic() > deadline:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            return False
+        time.sleep(0.05)

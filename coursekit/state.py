@@ -41,7 +41,7 @@ class State:
     def is_finished(self, lesson_id: str, task_id: int) -> bool:
         return f"{lesson_id}/{task_id}" in self.finished
 
-    def record(self, lesson_id: str, passing: set[int]) -> None:
-        """After a check: exactly the tasks that pass now count as finished."""
-        self.finished = {entry for entry in self.finished if not entry.startswith(f"{lesson_id}/")}
+    def record(self, lesson_id: str, passing: set[int], checked: set[int]) -> None:
+        """After a check of the tasks `checked`: of those, exactly the ones passing now count as finished."""
+        self.finished -= {f"{lesson_id}/{task_id}" for task_id in checked}
         self.finished |= {f"{lesson_id}/{task_id}" for task_id in passing}
