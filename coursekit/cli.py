@@ -23,8 +23,8 @@ from .state import State
 PASS, FAIL = "✓", "✗"
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
+def say(text: str = "", file=None) -> None:
+    print(text, flush=True, file=file)
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -157,7 +157,9 @@ def checked_folder(course: Course, lesson: Lesson, args: argparse.Namespace) -> 
             f"the tasks are written in ({', '.join(files_to_edit(lesson))}). Nothing was changed in it.")
         return None
     for kept in restore_tests(course, lesson, folder):
-        say(f"The lesson's own tests are back in place; your changed version is kept in {display(kept)}")
+        # stderr under --json: stdout is the document
+        say(f"The lesson's own tests are back in place; your changed version is kept in {display(kept)}",
+            file=sys.stderr if args.json else None)
     return folder
 
 

@@ -4,6 +4,7 @@ import asyncio
 
 from websockets.asyncio.client import connect
 
+from coursekit import loopwatch
 from coursekit.servers import DaphneServer
 
 
@@ -26,8 +27,11 @@ async def test_two_clients_of_the_blocking_clock_get_no_ticks(course):
                                                                   "DJANGO_SETTINGS_MODULE": "clocksite.settings"})
     server.start()
     try:
-        ticks = await asyncio.gather(*(count_ticks(f"{server.ws_url}/ws/blocking-clock/", 1.5) for _ in range(2)))
+        ticks = await asyncio.gather(*(count_ticks(f"{server.ws_url}/ws/blocking-clock/", 4) for _ in range(2)))
     finally:
         server.process.kill()  # SIGTERM cannot reach an event loop that time.sleep is holding
         server.stop()
     assert ticks == [0, 0], f"the blocking clock delivered {ticks} ticks"
+    log = server.log.read_text()
+    assert loopwatch.LOG_MARKER in log, f"the server's watchdog did not notice the blocked loop:\n{log}"
+    assert "realtime/blocking_clock.py" in log and "time.sleep(settings.CLOCK_INTERVAL_SECONDS)" in log

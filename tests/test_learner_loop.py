@@ -88,6 +88,61 @@ def test_reset_keeps_the_previous_version(course_root, started):
     assert [path.read_text() for path in kept] == ["# my attempt\n"]
 
 
+def test_check_path_refuses_a_folder_that_is_not_the_lesson_and_changes_nothing(course_root, tmp_path):
+    own = tmp_path / "my_project"
+    (own / "tests").mkdir(parents=True)
+    (own / "tests" / "test_mine.py").write_text("def test_mine():\n    assert True\n")
+    (own / "pytest.ini").write_text("[pytest]\n")
+    (own / "conftest.py").write_text("# mine\n")
+    before = {path: path.read_bytes() for path in own.rglob("*") if path.is_file()}
+    result = course(course_root, "check", "01", "--path", str(own))
+    assert result.returncode == 2
+    assert "is not a copy of lesson 01" in result.stdout and "Nothing was changed" in result.stdout
+    assert {path: path.read_bytes() for path in own.rglob("*") if path.is_file()} == before
+
+
+def learner_files_are_kept(workspace: Path, contents: dict[str, bytes]) -> None:
+    """Each of the learner's texts is still somewhere in the workspace: in place, or in the trash."""
+    everything = [path.read_bytes() for path in workspace.rglob("*") if path.is_file()]
+    for name, content in contents.items():
+        assert content in everything, f"{name} was lost"
+
+
+def test_no_command_loses_a_learners_file(course_root, started):
+    workspace = course_root / "workspace"
+    mine = {
+        "notes": (started / "my_notes.txt", b"what I learned today\n"),
+        "a changed test": (started / "tests" / "test_task3_handshake.py", b"def test_mine():\n    pass\n"),
+        "a changed pytest.ini": (started / "pytest.ini", b"[pytest]\n# mine\n"),
+        "my echo": (started / "realtime" / "echo.py", b"async def echo_app(scope, receive, send):\n    pass  # mine\n"),
+    }
+    for path, content in mine.values():
+        path.write_bytes(content)
+    contents = {name: content for name, (_, content) in mine.items()}
+    for command in (["check", "01", "--task", "1"], ["check", "01", "--json"], ["hint", "01"], ["list"],
+                    ["start", "01"], ["check", "01", "--path", str(started), "--task", "3"],
+                    ["reset", "01", "realtime/echo.py"], ["reset", "01"]):
+        result = course(course_root, *command)
+        assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+        learner_files_are_kept(workspace, contents)
+
+
+def test_a_passing_task_is_recorded_and_the_hint_moves_on(course_root, started):
+    finish(started)
+    result = course(course_root, "check", "01", "--task", "1")
+    assert result.returncode == 0 and "Task 1 passes" in result.stdout, result.stdout
+    assert "01/1" in (course_root / "workspace" / ".course-state.txt").read_text().splitlines()
+    assert "[1/5 tasks]" in course(course_root, "list").stdout
+    assert course(course_root, "hint", "01").stdout.startswith("## Task 2:")
+
+
+def test_list_into_a_closed_pipe_ends_quietly(course_root):
+    listing = subprocess.run(f"{sys.executable} -m coursekit.cli list --all | head -1", shell=True, cwd=course_root,
+                             capture_output=True, text=True, env={**os.environ, "COURSE_ROOT": str(course_root)},
+                             timeout=60)
+    assert listing.stdout.strip() and listing.stderr == "", listing.stderr
+
+
 def finish(started: Path) -> None:
     """The learner's copy, with every task done (the solution's own files)."""
     shutil.rmtree(started)
@@ -107,6 +162,7 @@ def test_the_finished_lesson_passes_and_is_recorded(course_root, started):
 
 def test_watch_rechecks_on_save_and_never_moves_on(course_root, started):
     finish(started)
+    course(course_root, "check", "01")  # every task recorded: a save then re-checks the whole lesson
     watcher = subprocess.Popen([sys.executable, "-m", "coursekit.cli", "watch", "01", "--interval", "0.2"],
                                cwd=course_root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "COURSE_ROOT": str(course_root), "PYTHONUNBUFFERED": "1"})
