@@ -15,6 +15,9 @@ a phrase that the failing test's message must contain, so that the learner reads
 Several edits: `[[mistake.edit]]` tables, each with file, find and replace. `tests` (optional) narrows
 the run to some test node ids; the final project, which has no tasks, names its tests this way.
 `python -m coursekit.mistakes 01 [ID ...]` applies each mistake to a scratch copy and prints the verdict.
+`python -m coursekit.mistakes --pin 01` runs each entry that names no `tests` against all its task's
+tests, and writes into the catalogue the one test that catches it: the course's own check then runs
+only that test (a few seconds, not a whole task's worth of waits).
 """
 
 from __future__ import annotations
@@ -104,7 +107,19 @@ def caught(mistake: Mistake, run: RunResult) -> TestResult | None:
     return next((test for test in failures(run) if mistake.expect in test.message + "\n" + test.longrepr), None)
 
 
+def pin(mistake: Mistake, test: TestResult) -> None:
+    """Write `tests = ["<the test that catches it>"]` into the entry, after its `expect` line."""
+    path = mistake.folder / CATALOGUE
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip() == f'id = "{mistake.id}"')
+    expect = next(i for i in range(start, len(lines)) if lines[i].startswith("expect ="))
+    lines.insert(expect + 1, f'tests = ["{test.nodeid}"]\n')
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
+    pinning = "--pin" in argv
+    argv = [arg for arg in argv if arg != "--pin"]
     course = manifest.load()
     wanted = argv[0] if argv else None
     folders = all_folders(course)
@@ -114,7 +129,7 @@ def main(argv: list[str]) -> int:
     status = 0
     for folder in folders:
         for mistake in load(folder):
-            if ids and mistake.id not in ids:
+            if ids and mistake.id not in ids or pinning and mistake.tests:
                 continue
             with tempfile.TemporaryDirectory(prefix="course-mistake-") as scratch:
                 result = run(mistake, Path(scratch))
@@ -123,6 +138,8 @@ def main(argv: list[str]) -> int:
             status |= test is None
             print(f"{mistake.label} (task {mistake.task}): {verdict}")
             shown = test or next(iter(failures(result)), None)
+            if pinning and test is not None:
+                pin(mistake, test)
             if result.error:
                 print("  error: " + result.error[:800])
             elif shown is not None:

@@ -67,3 +67,12 @@ def test_task_solutions_show_only_in_the_folded_solutions_section(site, lesson):
     outside_folds = re.sub(r"<details.*?</details>", "", html, flags=re.DOTALL)
     assert "BEGIN SOLUTION task=" not in outside_folds, f"lesson {lesson.id}'s text shows a task's solution"
     assert "BEGIN SOLUTION task=" in html, f"lesson {lesson.id}'s page has no folded Solutions"
+
+
+def test_the_mistakes_page_lists_every_catalogued_mistake(site):
+    from coursekit import manifest, mistakes
+
+    text = " ".join(page_text(site, "mistakes").split())
+    for folder in mistakes.all_folders(manifest.load()):
+        for mistake in mistakes.load(folder):
+            assert " ".join(mistake.what.replace("`", "").split()) in text, f"{mistake.label} is not on the page"

@@ -1,0 +1,51 @@
+"""A Markdown extension for the site: the line `<!-- mistakes catalogue -->` becomes the catalogue of
+typical learner mistakes (every lesson's mistakes.toml and the final project's), as tables.
+
+One source: the same entries are applied to the solution by tests/test_mistakes.py.
+"""
+
+from __future__ import annotations
+
+from markdown import Extension
+from markdown.preprocessors import Preprocessor
+
+from . import manifest, mistakes
+
+PLACEHOLDER = "<!-- mistakes catalogue -->"
+
+
+def cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def catalogue() -> list[str]:
+    course = manifest.load()
+    titles = {lesson.folder: f"Lesson {lesson.id}: {lesson.title}" for lesson in course.lessons}
+    lines = []
+    for folder in mistakes.all_folders(course):
+        entries = mistakes.load(folder)
+        lines += [f"## {titles.get(folder, 'The final project')}", ""]
+        lines += ["| task | the mistake | in | the verdict names it with |", "|---|---|---|---|"]
+        for entry in entries:
+            where = ", ".join(sorted({f"`{edit.file}`" for edit in entry.edits}))
+            task = str(entry.task) if entry.task is not None else "–"
+            lines.append(f"| {task} | {cell(entry.what)} | {where} | “{cell(entry.expect)}” |")
+        lines.append("")
+    return lines
+
+
+class MistakesCatalogue(Preprocessor):
+    def run(self, lines: list[str]) -> list[str]:
+        out = []
+        for line in lines:
+            out += catalogue() if line.strip() == PLACEHOLDER else [line]
+        return out
+
+
+class MistakesCatalogueExtension(Extension):
+    def extendMarkdown(self, md) -> None:
+        md.preprocessors.register(MistakesCatalogue(md), "course_mistakes", 25)
+
+
+def makeExtension(**kwargs) -> MistakesCatalogueExtension:
+    return MistakesCatalogueExtension(**kwargs)
