@@ -19,7 +19,8 @@ from pathlib import Path
 
 BEAT = 0.05
 LATE = 0.25  # a beat this late means the loop is stuck at that moment
-BLOCKED_SHARE = 0.9  # stuck at this share of the looks over the window: blocked
+BLOCKED_SHARE = 0.6  # stuck at this share of the looks over the window: blocked (time.sleep(1) between
+# short yields is stuck about 75% of the time; a healthy loop on a busy machine, rarely more than a few %)
 # A daphne child writes this, then one line of JSON, to its log when its loop is blocked.
 LOG_MARKER = "course-loop-blocked: "
 
@@ -38,6 +39,8 @@ def learner_line(frame, root: Path) -> str | None:
     if frame is None:
         return None
     for summary in reversed(traceback.extract_stack(frame)):
+        if summary.filename.startswith("<"):  # <frozen runpy>, <string>: no file of the learner's
+            continue
         path = Path(summary.filename)
         try:
             relative = path.resolve().relative_to(root)

@@ -25,11 +25,12 @@ def catalogue() -> list[str]:
     for folder in mistakes.all_folders(course):
         entries = mistakes.load(folder)
         lines += [f"## {titles.get(folder, 'The final project')}", ""]
-        lines += ["| task | the mistake | in | the verdict names it with |", "|---|---|---|---|"]
+        lines += ["| task | the mistake | in | caught by | the verdict names it with |", "|---|---|---|---|---|"]
         for entry in entries:
             where = ", ".join(sorted({f"`{edit.file}`" for edit in entry.edits}))
             task = str(entry.task) if entry.task is not None else "–"
-            lines.append(f"| {task} | {cell(entry.what)} | {where} | “{cell(entry.expect)}” |")
+            caught_by = "<br>".join(f"`{test.rpartition('::')[2]}`" for test in entry.tests) or "its task's tests"
+            lines.append(f"| {task} | {cell(entry.what)} | {where} | {caught_by} | “{cell(entry.expect)}” |")
         lines.append("")
     return lines
 

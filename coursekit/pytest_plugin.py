@@ -215,7 +215,8 @@ def start_daphne(pytestconfig: pytest.Config):
         try:
             return server.start()
         except servers.ServerError as error:
-            pytest.fail(f"The daphne server did not start:\n{error}")
+            problem = error
+        pytest.fail(f"The daphne server did not start:\n{problem}", pytrace=False)  # outside except: no chained noise
 
     yield start
     for server in started:
@@ -293,7 +294,9 @@ def page(browser, request: pytest.FixtureRequest):
     yield new_page
     try:
         if not request.node.stash.get(SCREENSHOT_TAKEN, False):
-            new_page.screenshot(path=screenshot_path(request.node))
+            new_page.screenshot(path=screenshot_path(request.node), timeout=scaled(3) * 1000)
+    except Exception:  # a picture of a passing test is a nicety: a page that cannot give one fails nothing
+        pass
     finally:
         context.close()
 
@@ -316,69 +319,108 @@ def page_details(item: pytest.Item, page) -> str:
 BLOCKED = pytest.StashKey[str]()
 LOG_OFFSETS = pytest.StashKey[dict]()
 LOOP_WINDOW = 3.0
+# Once the learner's code has blocked the loop in one test, the next tests need not wait as long
+# to say so again: a check with five blocked tests then takes seconds, not five windows.
+KNOWN_BLOCKING_WINDOW = 1.0
+blocking_lines: set[str] = set()
 
 
 class EventLoopBlocked(Exception):
     """Raised inside the learner's blocking call, so that the test ends instead of hanging."""
 
 
-def watched(item: pytest.Item, test):
+class Interrupter:
+    """Ends the running test (in the main thread) with EventLoopBlocked, once, from any thread."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self.item = item
+        self.lock = threading.Lock()
+        self.active = False
+
+    def __enter__(self) -> "Interrupter":
+        self.previous = signal.signal(signal.SIGUSR1, self.raise_blocked)
+        self.active = True
+        return self
+
+    def raise_blocked(self, signum, frame) -> None:
+        raise EventLoopBlocked(self.item.stash.get(BLOCKED, "The server stopped answering."))
+
+    def blocked(self, message: str) -> None:
+        with self.lock:
+            if self.active and BLOCKED not in self.item.stash:
+                self.item.stash[BLOCKED] = message
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+    def __exit__(self, *exc_info) -> None:
+        with self.lock:
+            self.active = False
+        signal.signal(signal.SIGUSR1, self.previous)
+
+
+def watched(item: pytest.Item, test, interrupter: Interrupter):
     """`test`, run with its event loop watched: when the learner's code blocks it, stop the test."""
     root = item.config.rootpath
 
+    def on_blocked(seconds: float, where: str | None) -> None:
+        if where is not None:  # None: the test's own set-up (starting a server, say), not the learner's code
+            blocking_lines.add(where)
+            interrupter.blocked(loopwatch.blocked_message(seconds, where))
+
     @functools.wraps(test)
     async def run(*args, **kwargs):
-        main = threading.main_thread()
-        if threading.current_thread() is not main:
-            return await test(*args, **kwargs)
-        lock = threading.Lock()
-
-        def interrupt(signum, frame):
-            raise EventLoopBlocked(item.stash.get(BLOCKED, "blocked"))
-
-        def on_blocked(seconds: float, where: str | None) -> None:
-            item.stash[BLOCKED] = loopwatch.blocked_message(seconds, where)
-            with lock:
-                if where and not watch.stopped.is_set():  # only the learner's code is interrupted
-                    signal.pthread_kill(main.ident, signal.SIGUSR1)
-
-        previous = signal.signal(signal.SIGUSR1, interrupt)
-        watch = loopwatch.LoopWatch(asyncio.get_running_loop(), scaled(LOOP_WINDOW), root, on_blocked).start()
+        window = scaled(KNOWN_BLOCKING_WINDOW if blocking_lines else LOOP_WINDOW)
+        watch = loopwatch.LoopWatch(asyncio.get_running_loop(), window, root, on_blocked).start()
         try:
             return await test(*args, **kwargs)
         finally:
-            with lock:
-                watch.stop()
-            signal.signal(signal.SIGUSR1, previous)
+            watch.stop()
 
     return run
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    test = getattr(item, "obj", None)
-    if not inspect.iscoroutinefunction(test) or not hasattr(signal, "pthread_kill"):
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_kill"):
         yield
         return
-    item.obj = watched(item, test)
-    try:
+    test = getattr(item, "obj", None)
+    if not inspect.iscoroutinefunction(test):
         yield
-    finally:
-        item.obj = test
+        return
+    # Only the test process's own loop is interrupted: there the learner's blocking call holds the
+    # test itself. A blocked daphne child is reported after the test (blocked_server_message).
+    with Interrupter(item) as interrupter:
+        item.obj = watched(item, test, interrupter)
+        try:
+            yield
+        finally:
+            item.obj = test
+
+
+def blocked_report(server: servers.ChildServer, since: int) -> str | None:
+    """The watchdog's verdict, if the server's log has one after byte `since`."""
+    for line in server.log_since(since).splitlines():
+        if line.startswith(loopwatch.LOG_MARKER):
+            seen = json.loads(line.removeprefix(loopwatch.LOG_MARKER))
+            return loopwatch.blocked_message(seen["seconds"], seen["where"])
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A server whose loop a previous test found blocked would fail every later test for the same
+    # reason, slowly: start it afresh (killed, since a blocked loop cannot hear SIGTERM).
+    for server in list(servers.RUNNING):
+        if server.loop_was_blocked():
+            server.restart()
     item.stash[LOG_OFFSETS] = {id(server): server.log_size() for server in servers.RUNNING}
 
 
 def blocked_server_message(item: pytest.Item) -> str | None:
     offsets = item.stash.get(LOG_OFFSETS, {})
     for server in list(servers.RUNNING):
-        for line in server.log_since(offsets.get(id(server), 0)).splitlines():
-            if line.startswith(loopwatch.LOG_MARKER):
-                seen = json.loads(line.removeprefix(loopwatch.LOG_MARKER))
-                return loopwatch.blocked_message(seen["seconds"], seen["where"])
+        if message := blocked_report(server, offsets.get(id(server), 0)):
+            return message
     return None
 
 
@@ -386,7 +428,12 @@ def blocked_server_message(item: pytest.Item) -> str | None:
 def pytest_runtest_makereport(item: pytest.Item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.when != "call" or not report.failed:
+    if report.when != "call":
+        return
+    if report.passed and item.stash.get(BLOCKED, None) and call.excinfo is None:
+        # The learner's blocking call was interrupted, and the test still saw enough: a pass that lies.
+        report.outcome = "failed"
+    if not report.failed:
         return
     blocked = item.stash.get(BLOCKED, None) or blocked_server_message(item)
     page = getattr(item, "funcargs", {}).get("page")

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 try:
+    from .loopwatch import LOG_MARKER
     from .timing import scaled
 except ImportError:  # run as a plain script by provision.py, outside the package
+    from loopwatch import LOG_MARKER  # type: ignore[no-redef]
     from timing import scaled  # type: ignore[no-redef]
 
 LOCALHOST = "127.0.0.1"
@@ -56,7 +58,7 @@ def stop_process(process: subprocess.Popen, grace: float = 5.0) -> None:
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(grace)
+            process.wait(grace or 0.01)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -105,7 +107,10 @@ class ChildServer:
     def popen_options(self) -> dict:
         return {}
 
+    started_at_log_size = 0
+
     def start(self):
+        self.started_at_log_size = self.log_size()
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
                                             **self.popen_options())
@@ -121,8 +126,18 @@ class ChildServer:
         if self in RUNNING:
             RUNNING.remove(self)
         if self.process is not None:
-            stop_process(self.process)
+            # A blocked event loop never hears SIGTERM: do not wait for it.
+            stop_process(self.process, grace=0 if self.loop_was_blocked() else 5.0)
             self.process = None
+
+    def loop_was_blocked(self) -> bool:
+        """Whether the watchdog (coursekit/watched_daphne.py) reported a blocked loop since the start."""
+        return LOG_MARKER in self.log_since(self.started_at_log_size)
+
+    def restart(self) -> None:
+        """Stop and start again on the same port."""
+        self.stop()
+        self.start()
 
     def log_size(self) -> int:
         try:

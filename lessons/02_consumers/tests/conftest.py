@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from .sockets import log_in
+from coursekit.timing import scaled
+
+from .live import log_in
 
 LESSON = Path(__file__).resolve().parent.parent
 USERNAME, PASSWORD = "ada", "analytical-engine-1843"
@@ -25,9 +27,14 @@ User.objects.create_user({USERNAME!r}, password={PASSWORD!r})
 def daphne_with_users(start_daphne, tmp_path_factory):
     database = tmp_path_factory.mktemp("live-db") / "db.sqlite3"
     env = {"DATABASE_PATH": str(database), "DJANGO_SETTINGS_MODULE": "consumersite.settings"}
-    prepared = subprocess.run([sys.executable, "manage.py", "shell", "-c", PREPARE_DATABASE], cwd=LESSON,
-                              env={**os.environ, **env}, capture_output=True, text=True)
-    assert prepared.returncode == 0, f"Could not prepare the live server's database:\n{prepared.stderr}"
+    try:
+        prepared = subprocess.run([sys.executable, "manage.py", "shell", "-c", PREPARE_DATABASE], cwd=LESSON,
+                                  env={**os.environ, **env}, capture_output=True, text=True, timeout=scaled(60))
+        problem = None if prepared.returncode == 0 else prepared.stderr
+    except subprocess.TimeoutExpired:
+        problem = f"manage.py migrate took longer than {scaled(60):.0f} s."
+    if problem:
+        pytest.fail(f"Could not prepare the live server's database:\n{problem}", pytrace=False)
     return start_daphne(env=env)
 
 

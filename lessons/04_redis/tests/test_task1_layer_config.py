@@ -1,113 +1,188 @@
 """Task 1: configure the Redis channel layer from REDIS_URL (redissite/layers.py)."""
 
 import asyncio
+from dataclasses import dataclass
 
 import pytest
-from channels.layers import channel_layers
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
+from django.utils.module_loading import import_string
 from redis.exceptions import MaxConnectionsError
 
+from coursekit.timing import scaled
 from redissite import layers
+
+from .chat_clients import ARRIVES
 
 pytestmark = pytest.mark.task(1)
 
 URL = "redis://redis.example:6379/3"
+# Four different values, so that a value in the wrong place shows which one it is.
+GIVEN = {"pool_size": 300, "capacity": 200, "expiry": 30, "group_expiry": 600}
 BURST = 250
+REDIS_LAYER = "channels_redis.core.RedisChannelLayer"
+PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
-def configured(**options) -> dict:
-    return layers.redis_layer(URL, **{"pool_size": 300, "capacity": 200, "expiry": 30, "group_expiry": 600,
-                                      **options})
+def configured() -> dict:
+    return layers.redis_layer(URL, **GIVEN)
 
 
 def test_redis_layer_uses_RedisChannelLayer():
     backend = configured().get("BACKEND")
-    assert backend == "channels_redis.core.RedisChannelLayer", (
-        f'redis_layer() must name "channels_redis.core.RedisChannelLayer" as BACKEND; got {backend!r}.')
+    if backend == PUBSUB_LAYER:
+        pytest.fail("redis_layer() chose RedisPubSubChannelLayer, which has no capacity and no expiry: it ignores "
+                    f"both and lets a slow consumer's queue grow without bound. Name {REDIS_LAYER!r} as BACKEND.",
+                    pytrace=False)
+    assert backend == REDIS_LAYER, f"redis_layer() must name {REDIS_LAYER!r} as BACKEND; got {backend!r}."
 
 
 def test_redis_layer_points_at_the_url_with_a_sized_pool():
-    hosts = configured().get("CONFIG", {}).get("hosts")
-    assert hosts == [{"address": URL, "max_connections": 300}], (
-        "CONFIG['hosts'] must be one dict host: the URL as 'address' and the pool size as "
-        f"'max_connections' (a plain URL string leaves redis-py's default of 100). Got {hosts!r}.")
-
-
-def test_redis_layer_passes_capacity_and_expiries():
     config = configured().get("CONFIG", {})
-    found = {key: config.get(key) for key in ("capacity", "expiry", "group_expiry")}
-    assert found == {"capacity": 200, "expiry": 30, "group_expiry": 600}, (
-        f"CONFIG must carry capacity, expiry and group_expiry as given; got {found!r}.")
+    hosts = config.get("hosts")
+    expected = [{"address": URL, "max_connections": GIVEN["pool_size"]}]
+    if hosts == expected:
+        return
+    if isinstance(hosts, str):
+        problem = "hosts is a bare string: it must be a list, with one entry per Redis, even when there is one."
+    elif "max_connections" in config:
+        problem = ("max_connections sits in CONFIG, beside capacity, where RedisChannelLayer does not take it: "
+                   "it belongs inside the host dict, beside 'address'.")
+    elif hosts == [URL]:
+        problem = ("the host is a plain URL string, so redis-py keeps its default pool of 100 connections "
+                   "(max_connections), which fails at once when a burst needs more.")
+    else:
+        problem = f"got {hosts!r}."
+    pytest.fail("CONFIG['hosts'] must be one dict host, the URL as 'address' and the pool size as "
+                f"'max_connections': {expected!r}. Instead {problem}", pytrace=False)
+
+
+@pytest.mark.parametrize("key", ["capacity", "expiry", "group_expiry"])
+def test_redis_layer_passes_capacity_and_expiries(key):
+    config = configured().get("CONFIG", {})
+    if config.get(key) == GIVEN[key]:
+        return
+    defaults = {"capacity": 100, "expiry": 60, "group_expiry": 86400}
+    if key not in config:
+        problem = (f"CONFIG has no {key!r}, so RedisChannelLayer keeps its default of {defaults[key]} "
+                   "whatever the settings say.")
+        if key == "capacity" and "channel_capacity" in config:
+            problem += (" (channel_capacity is another option: capacities per channel-name pattern, "
+                        "like {'http.request': 200}.)")
+    else:
+        swapped_with = next((other for other, value in GIVEN.items() if value == config[key] and other != key), None)
+        problem = f"CONFIG[{key!r}] is {config[key]!r}"
+        if swapped_with:
+            problem += f": that is the {swapped_with} given; {key} and {swapped_with} are swapped."
+    pytest.fail(f"redis_layer(..., {key}={GIVEN[key]}) must put {key}={GIVEN[key]} in CONFIG. {problem}",
+                pytrace=False)
 
 
 def test_pubsub_layer_uses_RedisPubSubChannelLayer_on_the_url():
     layer = layers.pubsub_layer(URL)
-    assert layer == {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [URL]}}, (
-        f"pubsub_layer() must name channels_redis.pubsub.RedisPubSubChannelLayer with hosts [url]; got {layer!r}.")
+    expected = {"BACKEND": PUBSUB_LAYER, "CONFIG": {"hosts": [URL]}}
+    if layer == expected:
+        return
+    hosts = layer.get("CONFIG", {}).get("hosts")
+    problem = f"got {layer!r}."
+    if isinstance(hosts, str):
+        problem = "hosts is a bare string: it must be a list, even with one Redis: [url]."
+    pytest.fail(f"pubsub_layer(url) must return {expected!r}; {problem}", pytrace=False)
 
 
 def test_the_CHANNEL_LAYER_setting_chooses_the_layer():
     chosen = {name: layers.channel_layer(name, URL, pool_size=1, capacity=1, expiry=1, group_expiry=1)["BACKEND"]
               for name in ("redis", "pubsub", "memory")}
-    assert chosen == {
-        "redis": "channels_redis.core.RedisChannelLayer",
-        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "memory": "channels.layers.InMemoryChannelLayer",
-    }, f"Each CHANNEL_LAYER value must give its backend; got {chosen!r}."
+    assert chosen == {"redis": REDIS_LAYER, "pubsub": PUBSUB_LAYER, "memory": "channels.layers.InMemoryChannelLayer"}, (
+        f"Each CHANNEL_LAYER value must give its backend; got {chosen!r}.")
+
+
+def built(entry: dict, builder: str):
+    """The layer Channels builds from a CHANNEL_LAYERS entry, as it does at start-up."""
+    error = None
+    try:
+        return import_string(entry["BACKEND"])(**entry.get("CONFIG", {}))
+    except Exception as exc:
+        error = exc
+    pytest.fail(f"{builder}() returned {entry!r}; Channels cannot build a layer from it: "
+                f"{type(error).__name__}: {error}", pytrace=False)
 
 
 @pytest.mark.parametrize("builder", ["redis_layer", "pubsub_layer"])
-async def test_a_message_crosses_a_real_redis(builder, redis_url, settings):
+async def test_a_message_crosses_a_real_redis(builder, redis_url):
     if builder == "redis_layer":
         entry = layers.redis_layer(redis_url, pool_size=10, capacity=10, expiry=10, group_expiry=60)
     else:
         entry = layers.pubsub_layer(redis_url)
-    settings.CHANNEL_LAYERS = {"default": entry}
-    layer = channel_layers["default"]
+    layer = built(entry, builder)
     channel = await layer.new_channel()
     await layer.group_add("crossing", channel)
     await layer.group_send("crossing", {"type": "chat.message", "text": "through Redis"})
+    received = None
     try:
-        received = await asyncio.wait_for(layer.receive(channel), 2)
+        received = await asyncio.wait_for(layer.receive(channel), scaled(ARRIVES))
     except TimeoutError:
-        pytest.fail(f"{builder}(): a group_send never reached the group's member through Redis.")
+        pass
     finally:
         await layer.group_discard("crossing", channel)
+    if received is None:
+        pytest.fail(f"{builder}(): a group_send never reached the group's member through Redis "
+                    f"within {scaled(ARRIVES):g} s.", pytrace=False)
     assert received == {"type": "chat.message", "text": "through Redis"}
 
 
-async def burst(layer, group: str) -> tuple[int, int]:
-    """Send BURST messages to `group` at once; return (sends that raised, messages its member received)."""
+@dataclass
+class Burst:
+    failed: int  # sends that raised MaxConnectionsError ("Too many connections")
+    stored: int  # messages Redis kept for the member; the others went over capacity
+    received: int  # messages the member received
+
+
+async def burst(layer: RedisChannelLayer, group: str) -> Burst:
+    """Send BURST messages to a group of one member at once, then receive all that Redis kept."""
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
     outcomes = await asyncio.gather(
         *(layer.group_send(group, {"type": "chat.message", "n": n}) for n in range(BURST)), return_exceptions=True)
-    failed = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-    assert all(isinstance(error, MaxConnectionsError) for error in failed), failed[:3]
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    unexpected = [error for error in errors if not isinstance(error, MaxConnectionsError)]
+    if unexpected:
+        pytest.fail(f"group_send raised {type(unexpected[0]).__name__}: {unexpected[0]}", pytrace=False)
+    # Every send has returned: what Redis holds for the member now is all that can ever arrive
+    # (channels_redis keeps all process-local channels of a layer in one sorted set, asgispecific.<prefix>!).
+    stored = await layer.connection(0).zcard(layer.prefix + layer.non_local_name(channel))
     received = 0
-    while True:
-        try:
-            await asyncio.wait_for(layer.receive(channel), 0.2)
-        except TimeoutError:
-            break
-        received += 1
+    try:
+        async with asyncio.timeout(scaled(ARRIVES)):
+            while received < stored:
+                await layer.receive(channel)
+                received += 1
+    except TimeoutError:
+        pass
     await layer.group_discard(group, channel)
-    return len(failed), received
+    return Burst(failed=len(errors), stored=stored, received=received)
 
 
 async def test_with_redis_py_defaults_a_burst_loses_messages(redis_url):
     # What the lesson teaches: a plain URL host and the default capacity lose most of a burst.
-    failed, received = await burst(RedisChannelLayer(hosts=[redis_url]), "burst-defaults")
-    assert failed > 0 and received < BURST, (failed, received)
+    outcome = await burst(RedisChannelLayer(hosts=[redis_url]), "burst-defaults")
+    print(f"defaults: {outcome.failed} of {BURST} sends raised, {outcome.received} arrived")
+    assert outcome.failed > 0 and outcome.received < BURST, outcome
 
 
 async def test_a_burst_of_250_concurrent_sends_to_a_room_loses_nothing(redis_url):
     entry = layers.redis_layer(redis_url, pool_size=settings.REDIS_POOL_SIZE, capacity=settings.CHANNEL_CAPACITY,
                                expiry=settings.CHANNEL_EXPIRY, group_expiry=settings.GROUP_EXPIRY)
-    layer = RedisChannelLayer(**entry.get("CONFIG", {}))
-    failed, received = await burst(layer, "burst-sized")
-    assert (failed, received) == (0, BURST), (
-        f"Of {BURST} concurrent group_sends, {failed} raised 'Too many connections' (the pool is full) and "
-        f"{received} arrived (over capacity, group_send drops silently). Size max_connections and capacity "
-        "from the settings REDIS_POOL_SIZE and CHANNEL_CAPACITY.")
+    outcome = await burst(built(entry, "redis_layer"), "burst-sized")
+    problems = []
+    if outcome.failed:
+        problems.append(f"{outcome.failed} raised 'Too many connections': the connection pool is full; size it "
+                        "with max_connections in the host dict, from REDIS_POOL_SIZE")
+    if outcome.stored < BURST - outcome.failed:
+        problems.append(f"only {outcome.stored} were kept by Redis: the others went over the channel's capacity, "
+                        "and group_send drops those silently; set capacity from CHANNEL_CAPACITY")
+    if outcome.received < outcome.stored:
+        problems.append(f"{outcome.stored} were kept but only {outcome.received} arrived within "
+                        f"{scaled(ARRIVES):g} s")
+    if problems:
+        pytest.fail(f"Of {BURST} concurrent group_sends to a room: " + "; ".join(problems) + ".", pytrace=False)
