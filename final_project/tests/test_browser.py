@@ -7,9 +7,60 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from coursekit.timing import scaled
+
 from .live import PASSWORD
 
 XSS = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script><b>bold?</b>'
+EVENT_WAIT_MS = scaled(5) * 1000  # what the page should show soon
+PAGE_WAIT_MS = scaled(30) * 1000  # a page load, a click that loads one
+RECONNECT_WAIT_MS = scaled(15) * 1000  # the client backs off up to 10 s between attempts
+# Every frame the page sends, kept in the page (window.sentFrames) for the tests to read.
+RECORD_SENT_FRAMES = """
+window.sentFrames = [];
+const sendFrame = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  window.sentFrames.push(JSON.parse(data));
+  return sendFrame.call(this, data);
+};
+"""
+
+
+@pytest.fixture(autouse=True)
+def scaled_waits(page):
+    """Playwright's waits are deadlines too: scaled by COURSE_TIME_SCALE like every other wait."""
+    expect.set_options(timeout=EVENT_WAIT_MS)
+    page.set_default_timeout(PAGE_WAIT_MS)
+
+
+class Network:
+    """The network between a browser context and the chat: it can go away and come back.
+
+    The context's WebSockets pass through Playwright, which drops them at once when the network goes. Chromium's
+    own offline mode keeps an open WebSocket, and a close() while offline waits up to 60 s for its handshake.
+    """
+
+    def __init__(self, context):
+        self.context, self.up, self.sockets = context, True, []
+        context.route_web_socket(re.compile(r"/ws/"), self.route)
+
+    def route(self, socket) -> None:
+        if self.up:
+            socket.connect_to_server()
+            self.sockets.append(socket)
+        else:
+            socket.close(code=1001)  # unreachable: the page retries with its back-off
+
+    def go_away(self) -> None:
+        self.up = False
+        self.context.set_offline(True)
+        for socket in self.sockets:
+            socket.close(code=1001)
+        self.sockets.clear()
+
+    def come_back(self) -> None:
+        self.context.set_offline(False)
+        self.up = True
 
 
 def artifacts(request) -> Path:
@@ -24,7 +75,20 @@ def sign_up(page, server, username: str) -> None:
     page.fill("#id_password1", PASSWORD)
     page.fill("#id_password2", PASSWORD)
     page.click("button[type=submit]")
-    expect(page).to_have_url(f"{server.http_url}/")
+    expect(page).to_have_url(f"{server.http_url}/", timeout=PAGE_WAIT_MS)
+
+
+def enter_general(page, server, username: str) -> None:
+    sign_up(page, server, username)
+    page.goto(f"{server.http_url}/rooms/general/")
+    expect(page.locator("#status")).to_have_text("online")
+
+
+def say(page, text: str) -> None:
+    """Send `text` and wait for the server's acknowledgement."""
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    expect(page.locator("#messages .message.pending"), "the server never acknowledged the message").to_have_count(0)
 
 
 def online_names(page):
@@ -37,16 +101,18 @@ def test_two_users_chat_see_presence_and_typing_and_survive_a_dropped_socket(bro
     sign_up(page, server, "carol")
     page.fill("#id_name", "lounge")
     page.click("#new-room button[type=submit]")
-    expect(page).to_have_url(f"{server.http_url}/rooms/lounge/")
+    expect(page).to_have_url(f"{server.http_url}/rooms/lounge/", timeout=PAGE_WAIT_MS)
     expect(page.locator("#status")).to_have_text("online")
 
     # Dave, in another browser context (his own cookies), signs up, logs out, logs in, joins.
     dave_context = browser.new_context()
+    dave_context.set_default_timeout(PAGE_WAIT_MS)
+    daves_network = Network(dave_context)
     dave = dave_context.new_page()
     try:
         sign_up(dave, server, "dave")
         dave.click("text=Log out")
-        expect(dave).to_have_url(re.compile(r"/accounts/login/"))
+        expect(dave).to_have_url(re.compile(r"/accounts/login/"), timeout=PAGE_WAIT_MS)
         dave.fill("#id_username", "dave")
         dave.fill("#id_password", PASSWORD)
         dave.click("button[type=submit]")
@@ -58,59 +124,89 @@ def test_two_users_chat_see_presence_and_typing_and_survive_a_dropped_socket(bro
         expect(online_names(dave)).to_have_text(["carol", "dave (you)"])
         expect(page.locator("#messages .notice")).to_have_text(["dave joined"])
 
-        # Typing shows, then goes away by itself.
+        # Typing shows, and dave's message clears it.
+        typing = page.locator("#typing")
         dave.type("#text", "hi")
-        expect(page.locator("#typing")).to_have_text("dave is typing…")
-        expect(page.locator("#typing")).to_have_text("", timeout=5000)
-
-        # Chat both ways.
+        expect(typing).to_have_text("dave is typing…")
         dave.fill("#text", "hello carol")
         dave.press("#text", "Enter")
         expect(page.locator("#messages .message .text")).to_have_text(["hello carol"])
-        page.fill("#text", XSS)
-        page.press("#text", "Enter")
-        expect(dave.locator("#messages .message .text").last).to_have_text(XSS)
-        assert dave.locator("#messages img, #messages script, #messages b").count() == 0
-        assert dave.evaluate("window.pwned") is None
-        dave.wait_for_timeout(2100)  # the client sends "typing" at most every 2 s
+        expect(typing, "dave's message arrived, yet carol still reads that he is typing").to_have_text("")
+
+        # Chat both ways.
+        say(page, "hello dave")
+        expect(dave.locator("#messages .message .text").last).to_have_text("hello dave")
+        # Not a deadline: the client sends "typing" at most every 2 s, so the next one needs 2 s to pass.
+        dave.wait_for_timeout(2100)
         dave.type("#text", "typing again")
-        expect(page.locator("#typing")).to_have_text("dave is typing…")
+        expect(typing).to_have_text("dave is typing…")
         page.screenshot(path=artifacts(request) / "room_two_users_carol.png")
         dave.fill("#text", "")
 
         # Dave's socket drops and the network stays away while carol writes three messages.
-        dave_context.set_offline(True)
-        dave.evaluate("window.chat.socket.close()")
+        daves_network.go_away()
         expect(dave.locator("#status")).to_contain_text("reconnecting")
         for n in range(3):
-            page.fill("#text", f"while you were away {n}")
-            page.press("#text", "Enter")
-        expect(page.locator("#messages .message.pending")).to_have_count(0)
+            say(page, f"while you were away {n}")
         expect(page.locator("#messages .message .text")).to_have_count(5)
         assert dave.locator("text=while you were away").count() == 0, "offline, yet the messages arrived live"
-        dave_context.set_offline(False)
-        expect(dave.locator("#status")).to_have_text("online", timeout=15000)
+        daves_network.come_back()
+        expect(dave.locator("#status")).to_have_text("online", timeout=RECONNECT_WAIT_MS)
         texts = dave.locator("#messages .message .text")
-        expect(texts).to_have_text(["hello carol", XSS] + [f"while you were away {n}" for n in range(3)])
+        expect(texts, "After reconnecting, dave's page does not show what was said while he was away (each "
+                      "message once, in order)").to_have_text(
+            ["hello carol", "hello dave"] + [f"while you were away {n}" for n in range(3)])
         dave.screenshot(path=artifacts(request) / "room_after_reconnect_dave.png")
+        # Dave never sent what he typed: the notice went away by itself, 3 s after it came.
+        expect(typing).to_have_text("", timeout=EVENT_WAIT_MS + 3000)
     finally:
         dave_context.close()
 
 
-def test_a_message_written_while_offline_is_sent_once_after_reconnecting(browser, page, memory_server):
-    server = memory_server
-    sign_up(page, server, "erin")
-    page.goto(f"{server.http_url}/rooms/general/")
+def test_html_in_a_message_is_shown_as_text_and_never_runs(page, memory_server):
+    enter_general(page, memory_server, "frank")
+    say(page, XSS)
+    made = page.evaluate("[...document.querySelectorAll('#messages img, #messages script, #messages b')]"
+                         ".map(element => element.tagName.toLowerCase())")
+    pwned = page.evaluate("window.pwned")  # set by the message's onerror handler, if it ran
+    text = page.locator("#messages .message .text").last.text_content()
+    ran = "" if pwned is None else ", and its onerror handler ran"
+    assert not made and pwned is None and text == XSS, (
+        f"A message's HTML became part of the page (it made the elements {made}{ran}; the text reads {text!r}): "
+        "put text from the server in the page with textContent, never innerHTML.")
+
+
+def test_a_reconnect_asks_only_for_what_came_after_the_last_message_seen(page, memory_server):
+    page.add_init_script(RECORD_SENT_FRAMES)
+    enter_general(page, memory_server, "grace")
+    say(page, "said before the drop")
+    page.reload()  # the message is now part of the page's history: seen, with nothing missing before it
     expect(page.locator("#status")).to_have_text("online")
-    page.context.set_offline(True)
+    last_seen = page.evaluate("Math.max(...window.chat.shown.keys())")
     page.evaluate("window.chat.socket.close()")
+    page.wait_for_function("window.sentFrames.filter(frame => frame.type === 'sync').length >= 2",
+                           timeout=RECONNECT_WAIT_MS)
+    asked = page.evaluate("window.sentFrames.filter(frame => frame.type === 'sync')")[-1]
+    assert asked == {"type": "sync", "after": last_seen}, (
+        f"After reconnecting, the page sent {asked}, though it had every message up to id {last_seen}: send the "
+        "last id seen, or each reconnect replays the whole room.")
+
+
+def test_a_message_written_while_offline_is_sent_once_after_reconnecting(browser, page, memory_server):
+    network = Network(page.context)
+    enter_general(page, memory_server, "erin")
+    network.go_away()
     expect(page.locator("#status")).to_contain_text("reconnecting")
     page.fill("#text", "written offline")
     page.press("#text", "Enter")
     expect(page.locator("#messages .message.pending")).to_have_count(1)
-    page.context.set_offline(False)
-    expect(page.locator("#status")).to_have_text("online", timeout=15000)
-    expect(page.locator("#messages .message.pending")).to_have_count(0)
-    expect(page.locator("#messages .message", has_text="written offline")).to_have_count(1)
+    network.come_back()
+    expect(page.locator("#status")).to_have_text("online", timeout=RECONNECT_WAIT_MS)
+    expect(page.locator("#messages .message.pending"),
+           "The message written offline was never acknowledged after the reconnect: resend it with the same "
+           "client_id, so that the server's answer matches it").to_have_count(0)
+    written = page.locator("#messages .message", has_text="written offline")
+    expect(written, "The message written offline is shown more than once").to_have_count(1)
     page.reload()  # what the server stored: once
-    expect(page.locator("#messages .message", has_text="written offline")).to_have_count(1)
+    expect(written, "The server stored the message written offline more than once: a resend keeps the same "
+                    "client_id").to_have_count(1)

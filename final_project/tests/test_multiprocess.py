@@ -1,10 +1,10 @@
 """Two daphne processes on one real Redis behave as one chat, and a dead process's users leave the list."""
 
-import asyncio
-import time
 import uuid
 
 import pytest
+
+from coursekit.timing import scaled
 
 from .live import Client, log_in, prepare_database
 
@@ -29,8 +29,8 @@ def second_server(start_daphne, redis_env):
 
 
 async def test_messages_presence_and_typing_cross_processes_and_a_dead_process_leaves(first_server, second_server):
-    ada = log_in(first_server.http_url, "ada")
-    bob = log_in(second_server.http_url, "bob")  # one database: a session from either works on both
+    ada = await log_in(first_server.http_url, "ada")
+    bob = await log_in(second_server.http_url, "bob")  # one database: a session from either works on both
     async with Client(first_server, ada) as alice, Client(second_server, bob) as bobs:
         assert bobs.welcome["online"] == ["ada", "bob"]
         await alice.presence_becomes(["ada", "bob"])
@@ -48,17 +48,14 @@ async def test_messages_presence_and_typing_cross_processes_and_a_dead_process_l
         # Redis until they expire, and ada's heartbeat then notices.
         second_server.process.kill()
         second_server.process.wait()
-        killed = time.monotonic()
-        await alice.presence_becomes(["ada"], timeout=PRESENCE_TTL + 3)
-        assert time.monotonic() - killed < PRESENCE_TTL + PRESENCE_TTL / 3 + 1
+        await alice.presence_becomes(["ada"], timeout=PRESENCE_TTL + scaled(5))
 
 
 async def test_history_and_sync_are_shared_by_both_processes(first_server, second_server):
-    ada = log_in(first_server.http_url, "ada")
+    ada = await log_in(first_server.http_url, "ada")
     async with Client(first_server, ada) as on_first:
         await on_first.send({"type": "message", "text": "stored once", "client_id": uuid.uuid4().hex})
         stored = await on_first.next("message")
-    await asyncio.sleep(0)
     async with Client(second_server, ada) as on_second:
         assert on_second.welcome["last_id"] >= stored["id"]
         await on_second.send({"type": "sync", "after": stored["id"] - 1})

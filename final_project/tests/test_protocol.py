@@ -4,11 +4,14 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 
+from coursekit.timing import scaled
 from rooms.models import Message
 from rooms.presence import get_presence
 
-from .sockets import close_code, communicator, frame, frame_of_type, join, nothing_more, send
+from .sockets import (QUIET_WAIT, brief, close_code, frame_of_type, frame_of_types, join, nothing_more,
+                      presence_becomes, refused_in_handshake, send)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +26,9 @@ count_messages = sync_to_async(lambda: Message.objects.count())
 # --- who may connect --------------------------------------------------------------------------
 
 async def test_a_socket_without_a_login_is_closed_with_4401(general):
-    assert await close_code("general") == 4401
+    code = await close_code("general", who="A socket without a login")
+    assert code == 4401, (f"A socket without a login was closed with {code}; expected 4401 (not logged in), "
+                          "the code the page answers with 'Log in to chat.'")
 
 
 async def test_an_unknown_room_is_closed_with_4404(ada):
@@ -32,7 +37,8 @@ async def test_an_unknown_room_is_closed_with_4404(ada):
 
 
 async def test_a_private_room_refuses_a_non_member_with_4403(secret, bob):
-    assert await close_code("secret", bob) == 4403
+    code = await close_code("secret", bob, who="bob, not a member of the private room,")
+    assert code == 4403, f"bob, not a member of the private room, was closed with {code}; expected 4403"
 
 
 async def test_a_member_added_by_the_creator_may_enter_a_private_room(secret, bob):
@@ -42,14 +48,11 @@ async def test_a_member_added_by_the_creator_may_enter_a_private_room(secret, bo
 
 
 async def test_a_foreign_origin_is_refused(general, ada):
-    assert await close_code("general", ada, origin=(b"origin", b"http://evil.example")) is not None
-    connected, _ = await (await communicator("general", ada, origin=(b"origin", b"http://evil.example"))).connect()
-    assert not connected
+    assert await refused_in_handshake("general", ada, origin=(b"origin", b"http://evil.example"))
 
 
 async def test_a_socket_without_origin_is_refused(general, ada):
-    connected, _ = await (await communicator("general", ada, origin=None)).connect()
-    assert not connected
+    assert await refused_in_handshake("general", ada, origin=None)
 
 
 # --- welcome, messages, acknowledgement -------------------------------------------------------
@@ -67,12 +70,27 @@ async def test_a_message_is_stored_then_sent_to_everyone_including_the_sender(la
     await send(alice, message("hi bob", "m-1"))
     echoed = await frame_of_type(alice, "message")
     received = await frame_of_type(bobs, "message")
-    assert echoed == received
+    assert "id" in echoed, (f"The message came back without an id ({brief(echoed)}): store the message first, then "
+                            "broadcast the stored one (its id comes from the database).")
+    assert echoed == received, f"ada got {echoed}, bob got {received}: everyone gets the same frame"
     stored = await sync_to_async(Message.objects.get)(client_id="m-1")
     assert echoed["id"] == stored.id
     assert {k: echoed[k] for k in ("type", "room", "user", "text", "client_id")} == {
         "type": "message", "room": "general", "user": "ada", "text": "hi bob", "client_id": "m-1"}
     assert echoed["ts"].startswith(str(stored.created_at.year)) and "T" in echoed["ts"]
+    await alice.disconnect()
+    await bobs.disconnect()
+
+
+async def test_the_sender_is_the_logged_in_user_whatever_the_frame_claims(general, ada, bob):
+    alice, bobs = await join("general", ada), await join("general", bob)
+    await send(alice, {**message("I am bob, honest", "spoof"), "user": "bob"})
+    answer = await frame_of_types(bobs, {"message", "error"})
+    stored = await sync_to_async(lambda: list(Message.objects.values_list("user__username", flat=True)))()
+    shown = answer.get("user", "nobody")
+    assert shown == "ada" and stored == ["ada"], (
+        f"ada's socket sent a frame saying \"user\": \"bob\"; the room was shown {shown!r} and the database "
+        f"stored {stored}. The sender is the logged-in user (scope['user']), never a name the client sends.")
     await alice.disconnect()
     await bobs.disconnect()
 
@@ -93,8 +111,10 @@ async def test_a_resent_client_id_returns_the_original_and_stores_nothing_new(la
     original = await frame_of_type(alice, "message")
     await frame_of_type(bobs, "message")
     await send(alice, message("once (resent)", "same-id"))
-    assert await frame_of_type(alice, "message") == original
-    await nothing_more(bobs, "message")  # no second copy for the others
+    again = await frame_of_type(alice, "message", what="the original message, answering the resend")
+    assert again == original, f"The resend was answered with {again}; expected the original {original}"
+    await nothing_more(bobs, "message", why="A resend (a client_id already stored) goes back to its sender "
+                                           "only: bob got the same message twice.")
     assert await count_messages() == 1
     await alice.disconnect()
     await bobs.disconnect()
@@ -111,18 +131,39 @@ async def test_the_same_client_id_from_two_users_is_two_messages(general, ada, b
     await bobs.disconnect()
 
 
+def replay_problem(after: int, got: list[int], expected: list[int]) -> str:
+    """What is wrong with the ids a sync after `after` replayed, in the learner's words."""
+    if after in got:
+        return f"the message with id {after} itself came back: sync sends the messages AFTER the given id (id > after)"
+    if sorted(got) == expected and got != expected:
+        return "they came newest first: replay them oldest first"
+    return "expected each message after that id once, oldest first"
+
+
 async def test_sync_replays_the_missed_messages_oldest_first_then_synced(layer, general, ada, bob):
     make = sync_to_async(lambda n: Message.objects.create(room=general, user=bob, text=f"m{n}", client_id=f"s{n}"))
     first, *rest = [await make(n) for n in range(4)]
     socket = await join("general", ada)
     await send(socket, {"type": "sync", "after": first.id})
-    replayed = [await frame_of_type(socket, "message") for _ in rest]
-    assert [m["id"] for m in replayed] == [m.id for m in rest]
-    assert [m["text"] for m in replayed] == ["m1", "m2", "m3"]
-    assert await frame(socket, "synced") == {"type": "synced", "last_id": rest[-1].id}
+    frames = await frames_until_synced(socket)
+    got, expected = [m["id"] for m in frames if m["type"] == "message"], [m.id for m in rest]
+    assert got == expected, (f"sync after id {first.id} replayed ids {got}, expected {expected}: "
+                             + replay_problem(first.id, got, expected))
+    assert [m["text"] for m in frames[:-1]] == ["m1", "m2", "m3"]
+    synced = frames[-1]
+    assert synced == {"type": "synced", "last_id": rest[-1].id}, (
+        f"sync ended with {synced}; expected last_id {rest[-1].id}: synced carries the id of the last message "
+        "replayed (the client asks for the next batch from there)")
     await send(socket, {"type": "sync", "after": rest[-1].id})
     assert await frame_of_type(socket, "synced") == {"type": "synced", "last_id": rest[-1].id}
     await socket.disconnect()
+
+
+async def frames_until_synced(socket) -> list[dict]:
+    frames = [await frame_of_types(socket, {"message", "synced"})]
+    while frames[-1]["type"] != "synced":
+        frames.append(await frame_of_types(socket, {"message", "synced"}))
+    return frames
 
 
 async def test_sync_only_replays_its_own_room(general, ada):
@@ -130,15 +171,10 @@ async def test_sync_only_replays_its_own_room(general, ada):
     await sync_to_async(Message.objects.create)(room=other, user=ada, text="elsewhere", client_id="x")
     socket = await join("general", ada)
     await send(socket, {"type": "sync", "after": 0})
-    assert await frame_of_type(socket, "synced") == {"type": "synced", "last_id": 0}
+    frames = await frames_until_synced(socket)
+    assert frames == [{"type": "synced", "last_id": 0}], (
+        f"sync in an empty room replayed {frames[:-1]}: only this room's messages (filter by room)")
     await socket.disconnect()
-
-
-async def presence_becomes(socket, online: list[str], timeout: float = 3) -> None:
-    """Read presence frames until one lists exactly `online`."""
-    seen = []
-    while seen[-1:] != [online]:
-        seen.append((await frame_of_type(socket, "presence", timeout))["online"])
 
 
 # --- presence and typing ------------------------------------------------------------------------
@@ -150,78 +186,123 @@ async def test_presence_lists_who_joins_and_drops_who_leaves(layer, general, ada
     assert bobs.welcome["online"] == ["ada", "bob"]
     assert (await frame_of_type(alice, "presence"))["online"] == ["ada", "bob"]
     await bobs.disconnect()
-    assert (await frame_of_type(alice, "presence"))["online"] == ["ada"]
+    await presence_becomes(alice, ["ada"], why="When a socket closes, disconnect() must remove the socket's "
+                                                "presence entry and tell the room.")
     await alice.disconnect()
 
 
 async def test_a_user_with_two_tabs_stays_online_until_both_close(general, ada, bob):
     alice, tab1, tab2 = await join("general", ada), await join("general", bob), await join("general", bob)
-    await tab1.disconnect()
-    await asyncio.sleep(0.2)
-    assert await get_presence().online("general") == ["ada", "bob"]  # bob's other tab is still open
+    await tab1.disconnect()  # returns once the consumer's disconnect() has finished
+    assert await get_presence().online("general") == ["ada", "bob"], "bob's other tab is still open"
     await tab2.disconnect()
     await presence_becomes(alice, ["ada"])
     await alice.disconnect()
+
+
+async def test_a_closed_socket_leaves_the_rooms_group(settings, general, ada):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    groups = get_channel_layer().groups  # the in-memory layer's {group: {channel: expiry}}
+    socket = await join("general", ada)
+    assert len(groups.get("room.general", {})) == 1, "the socket's channel joins the room's group"
+    await socket.disconnect()
+    still_there = list(groups.get("room.general", {}))
+    assert not still_there, (
+        "After ada's socket closed, its channel was still in the room's group: call group_discard() in "
+        "disconnect(), or the room keeps sending to a socket that is gone.")
+
+
+async def test_a_closed_socket_leaves_presence_and_stops_its_heartbeat(settings, general, bob):
+    settings.PRESENCE_TTL = 0.3  # a heartbeat every 0.1 s
+    socket = await join("general", bob)
+    await socket.disconnect()
+    presence = get_presence()
+    assert "bob" not in await presence.online("general"), (
+        "bob's socket closed, yet he is still online: disconnect() must remove the socket's presence entry.")
+    # A heartbeat still running would put bob back within one beat: watch for a few beats.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + QUIET_WAIT + scaled(0.2)
+    while loop.time() < deadline:
+        assert "bob" not in await presence.online("general"), (
+            "bob came back online after his socket closed: its heartbeat task kept running. Cancel the task "
+            "when the socket closes.")
+        await asyncio.sleep(0.02)
 
 
 async def test_typing_reaches_the_others_but_not_the_typist(layer, general, ada, bob):
     alice, bobs = await join("general", ada), await join("general", bob)
     await send(alice, {"type": "typing"})
     assert await frame_of_type(bobs, "typing") == {"type": "typing", "user": "ada"}
-    await nothing_more(alice, "typing")
+    await nothing_more(alice, "typing", why="The typist does not get their own typing notice.")
+    assert await count_messages() == 0, ("A typing notice was stored as a message: typing is ephemeral, "
+                                         "broadcast it and store nothing.")
     await alice.disconnect()
     await bobs.disconnect()
 
 
 async def test_an_expired_presence_entry_leaves_the_list_and_the_heartbeat_tells_the_clients(settings, general, ada):
-    settings.PRESENCE_TTL = 0.3
+    settings.PRESENCE_TTL = scaled(0.6)  # short, yet long enough that a busy machine keeps ada's own entry
     socket = await join("general", ada)
     presence = get_presence()
     await presence.join("general", "ghost", "a-channel-of-a-dead-process")  # never refreshed
     assert "ghost" in await presence.online("general")
-    await presence_becomes(socket, ["ada", "ghost"], timeout=2)  # the heartbeat sees the new entry
-    await presence_becomes(socket, ["ada"], timeout=2)  # and, once it expired, sees it go
+    await presence_becomes(socket, ["ada", "ghost"])  # the heartbeat sees the new entry
+    await presence_becomes(socket, ["ada"])  # and, once it expired, sees it go
     assert await presence.online("general") == ["ada"]  # ada's own entry is kept alive by the heartbeat
     await socket.disconnect()
 
 
 # --- hostile and broken input: an error frame, and the socket stays open -----------------------
 
+NOT_TEXT = "Check the type with isinstance(), not truthiness: 0 and false are falsy, yet they are there."
+
+
+def hostile(text: str, code: str, name: str, hint: str = ""):
+    return pytest.param(text, code, hint, id=name)
+
+
 HOSTILE = [
-    ("not json", "bad_json"),
-    ("{\"type\": \"message\",", "bad_json"),
-    ("[1, 2]", "bad_frame"),
-    ("\"message\"", "bad_frame"),
-    ("null", "bad_frame"),
-    ("{}", "unknown_type"),
-    ("{\"type\": \"shout\"}", "unknown_type"),
-    ("{\"type\": 3}", "unknown_type"),
-    ("{\"type\": \"message\", \"client_id\": \"c\"}", "invalid"),
-    ("{\"type\": \"message\", \"text\": \"hi\"}", "invalid"),
-    ("{\"type\": \"message\", \"text\": 42, \"client_id\": \"c\"}", "invalid"),
-    ("{\"type\": \"message\", \"text\": [\"hi\"], \"client_id\": \"c\"}", "invalid"),
-    ("{\"type\": \"message\", \"text\": \"\", \"client_id\": \"c\"}", "invalid"),
-    ("{\"type\": \"message\", \"text\": \"   \", \"client_id\": \"c\"}", "invalid"),
-    ("{\"type\": \"message\", \"text\": \"hi\", \"client_id\": \"\"}", "invalid"),
-    ("{\"type\": \"message\", \"text\": \"hi\", \"client_id\": 7}", "invalid"),
-    ("{\"type\": \"message\", \"text\": \"hi\", \"client_id\": \"" + "x" * 65 + "\"}", "invalid"),
-    ("{\"type\": \"message\", \"text\": \"" + "a" * 2001 + "\", \"client_id\": \"c\"}", "too_long"),
-    ("{\"type\": \"sync\"}", "invalid"),
-    ("{\"type\": \"sync\", \"after\": \"5\"}", "invalid"),
-    ("{\"type\": \"sync\", \"after\": -1}", "invalid"),
-    ("{\"type\": \"sync\", \"after\": true}", "invalid"),
-    ("{\"type\": \"sync\", \"after\": 1.5}", "invalid"),
+    hostile("not json", "bad_json", "not-json"),
+    hostile('{"type": "message",', "bad_json", "cut-json"),
+    hostile("[1, 2]", "bad_frame", "a-list"),
+    hostile('"message"', "bad_frame", "a-string"),
+    hostile("null", "bad_frame", "null"),
+    hostile("{}", "unknown_type", "no-type"),
+    hostile('{"type": "shout"}', "unknown_type", "unknown-type"),
+    hostile('{"type": 3}', "unknown_type", "number-type"),
+    hostile('{"type": "message", "client_id": "c"}', "invalid", "no-text"),
+    hostile('{"type": "message", "text": "hi"}', "invalid", "no-client-id"),
+    hostile('{"type": "message", "text": 42, "client_id": "c"}', "invalid", "number-text"),
+    hostile('{"type": "message", "text": 0, "client_id": "c"}', "invalid", "zero-text", NOT_TEXT),
+    hostile('{"type": "message", "text": false, "client_id": "c"}', "invalid", "false-text", NOT_TEXT),
+    hostile('{"type": "message", "text": ["hi"], "client_id": "c"}', "invalid", "list-text"),
+    hostile('{"type": "message", "text": "", "client_id": "c"}', "invalid", "empty-text"),
+    hostile('{"type": "message", "text": "   ", "client_id": "c"}', "invalid", "blank-text"),
+    hostile('{"type": "message", "text": "hi", "client_id": ""}', "invalid", "empty-client-id"),
+    hostile('{"type": "message", "text": "hi", "client_id": 7}', "invalid", "number-client-id"),
+    hostile('{"type": "message", "text": "hi", "client_id": "' + "x" * 65 + '"}', "invalid", "long-client-id"),
+    hostile('{"type": "message", "text": "' + "a" * 2001 + '", "client_id": "c"}', "too_long", "long-text",
+            "A message has at most 2000 characters (the form field's max_length)."),
+    hostile('{"type": "sync"}', "invalid", "sync-without-after"),
+    hostile('{"type": "sync", "after": "5"}', "invalid", "string-after"),
+    hostile('{"type": "sync", "after": -1}', "invalid", "negative-after"),
+    hostile('{"type": "sync", "after": true}', "invalid", "true-after"),
+    hostile('{"type": "sync", "after": 1.5}', "invalid", "float-after"),
 ]
 
 
-@pytest.mark.parametrize("text, code", HOSTILE, ids=[f"{code}-{n}" for n, (_, code) in enumerate(HOSTILE)])
-async def test_a_bad_frame_gets_an_error_frame_and_the_socket_stays_open(general, ada, text, code):
+@pytest.mark.parametrize("text, code, hint", HOSTILE)
+async def test_a_bad_frame_gets_an_error_frame_and_the_socket_stays_open(general, ada, text, code, hint):
     socket = await join("general", ada)
     await socket.send_to(text_data=text)
-    error = await frame_of_type(socket, "error")
-    assert error["code"] == code and isinstance(error["detail"], str) and error["detail"]
+    answer = await frame_of_types(socket, {"error", "message", "synced"}, what=f"an error frame ({code!r})")
+    if answer["type"] != "error":
+        pytest.fail(f"The frame {brief(text, 80)} was accepted (the answer was {brief(answer)}); expected an error "
+                    f"frame with code {code!r}. {hint}", pytrace=False)
+    assert answer["code"] == code and isinstance(answer["detail"], str) and answer["detail"], (
+        f"The frame {brief(text, 80)} got {answer}; expected code {code!r} and a detail for people")
     await send(socket, message("still here", "after-the-error"))
-    assert (await frame_of_type(socket, "message"))["text"] == "still here"
+    assert (await frame_of_type(socket, "message"))["text"] == "still here", "the socket stays open after an error"
     assert await count_messages() == 1
     await socket.disconnect()
 
@@ -246,12 +327,15 @@ async def test_more_than_10_messages_in_10_seconds_are_rate_limited_not_broadcas
     alice, bobs = await join("general", ada), await join("general", bob)
     for n in range(10):
         await send(alice, message(f"n{n}", f"r{n}"))
+        await frame_of_type(alice, "message")
     for _ in range(10):
         await frame_of_type(bobs, "message")
     await send(alice, message("one too many", "r10"))
-    error = await frame_of_type(alice, "error")
-    assert error["code"] == "rate_limited"
-    await nothing_more(bobs, "message")
+    answer = await frame_of_types(alice, {"error", "message"}, what="an error frame ('rate_limited')")
+    assert answer["type"] == "error" and answer["code"] == "rate_limited", (
+        f"The 11th message within 10 s was answered with {brief(answer)}; expected an error frame 'rate_limited': "
+        "check the rate limit before storing and broadcasting.")
+    await nothing_more(bobs, "message", why="A rate-limited message is not broadcast.")
     assert await count_messages() == 10
     await alice.disconnect()
     await bobs.disconnect()
