@@ -95,7 +95,7 @@ def run(mistake: Mistake, scratch: Path) -> RunResult:
     copy = copy_of(mistake.folder, scratch / mistake.folder.name)
     apply(mistake, copy)
     tasks = (mistake.task,) if mistake.task is not None else ()
-    return run_tests(copy, tasks=tasks, select=mistake.tests)
+    return run_tests(copy, tasks=tasks, pytest_args=mistake.tests)
 
 
 def failures(run: RunResult) -> list[TestResult]:

@@ -6,6 +6,8 @@ One source: the same entries are applied to the solution by tests/test_mistakes.
 
 from __future__ import annotations
 
+import html
+
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
@@ -15,7 +17,11 @@ PLACEHOLDER = "<!-- mistakes catalogue -->"
 
 
 def cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """One table cell: `code` stays code; outside it, <, > and * are shown, never taken as markup."""
+    parts = " ".join(text.split()).split("`")
+    for index in range(0, len(parts), 2):  # the even parts lie outside backticks
+        parts[index] = html.escape(parts[index], quote=False).replace("*", "\\*")
+    return "`".join(parts).replace("|", "\\|")
 
 
 def catalogue() -> list[str]:

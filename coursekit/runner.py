@@ -57,10 +57,10 @@ class RunResult:
 
 
 def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 600,
-              collect_only: bool = False, select: tuple[str, ...] = (),
+              collect_only: bool = False, pytest_args: tuple[str, ...] = (),
               on_event: Callable[[dict], None] | None = None) -> RunResult:
     """Run the tests of `folder` (a lesson or a copy of one), only those of `tasks` when given,
-    only the test node ids in `select` when given. `on_event` hears, while the tests run, the
+    with `pytest_args` added (test node ids, options). `on_event` hears, while the tests run, the
     collected tests ({"collected": [...]}) and then each finished one ({"done": nodeid, ...})."""
     with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
         results_path = Path(scratch) / "results.json"
@@ -70,7 +70,7 @@ def run_tests(folder: Path, tasks: tuple[int, ...] = (), timeout: float = 600,
             command += ["--task", str(task)]
         if collect_only:
             command.append("--collect-only")
-        command += list(select)
+        command += list(pytest_args)
         environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         environment.pop("PYTEST_ADDOPTS", None)
         console_path = Path(scratch) / "console.txt"

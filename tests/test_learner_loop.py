@@ -119,7 +119,7 @@ def test_no_command_loses_a_learners_file(course_root, started):
     for path, content in mine.values():
         path.write_bytes(content)
     contents = {name: content for name, (_, content) in mine.items()}
-    for command in (["check", "01", "--task", "1"], ["check", "01", "--json"], ["hint", "01"], ["list"],
+    for command in (["check", "01", "--task", "1"], ["check", "01", "--json", "--task", "2"], ["hint", "01"], ["list"],
                     ["start", "01"], ["check", "01", "--path", str(started), "--task", "3"],
                     ["reset", "01", "realtime/echo.py"], ["reset", "01"]):
         result = course(course_root, *command)
