@@ -31,12 +31,13 @@ def catalogue() -> list[str]:
     for folder in mistakes.all_folders(course):
         entries = mistakes.load(folder)
         lines += [f"## {titles.get(folder, 'The final project')}", ""]
-        lines += ["| task | the mistake | in | caught by | the verdict names it with |", "|---|---|---|---|---|"]
+        lines += ["| task | the mistake | the verdict names it with |", "|---|---|---|"]
         for entry in entries:
             where = ", ".join(sorted({f"`{edit.file}`" for edit in entry.edits}))
             task = str(entry.task) if entry.task is not None else "–"
-            caught_by = "<br>".join(f"`{test.rpartition('::')[2]}`" for test in entry.tests) or "its task's tests"
-            lines.append(f"| {task} | {cell(entry.what)} | {where} | {caught_by} | “{cell(entry.expect)}” |")
+            caught_by = ", ".join(f"`{test.rpartition('::')[2]}`" for test in entry.tests) or "its task's tests"
+            detail = f"<br><small>in {where}; caught by {caught_by}</small>"
+            lines.append(f"| {task} | {cell(entry.what)}{detail} | “{cell(entry.expect)}” |")
         lines.append("")
     return lines
 
