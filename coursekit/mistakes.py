@@ -22,6 +22,7 @@ only that test (a few seconds, not a whole task's worth of waits).
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -113,7 +114,7 @@ def pin(mistake: Mistake, test: TestResult) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     start = next(i for i, line in enumerate(lines) if line.strip() == f'id = "{mistake.id}"')
     expect = next(i for i in range(start, len(lines)) if lines[i].startswith("expect ="))
-    lines.insert(expect + 1, f'tests = ["{test.nodeid}"]\n')
+    lines.insert(expect + 1, f"tests = [{json.dumps(test.nodeid)}]\n")  # JSON strings are TOML strings
     path.write_text("".join(lines), encoding="utf-8")
 
 

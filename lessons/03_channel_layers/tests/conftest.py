@@ -1,6 +1,9 @@
 import pytest
+from channels.layers import get_channel_layer
 
 from chat import members
+
+from .layer_calls import LayerCalls
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +18,9 @@ def fresh_layer_and_rooms(settings):
     yield
     members.forget_everyone()
 
+
+@pytest.fixture(autouse=True)
+def layer_calls(fresh_layer_and_rooms) -> LayerCalls:
+    """The send and group_send calls made on this test's layer (by consumers, views and signals alike).
+    Every test records them: a wait for a frame then ends early when a call says it cannot come."""
+    return LayerCalls(get_channel_layer())

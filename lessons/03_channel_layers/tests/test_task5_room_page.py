@@ -4,9 +4,14 @@ import uuid
 
 import pytest
 
+from .deadlines import ARRIVE, PAGE_LOAD
+
 pytestmark = pytest.mark.task(5)
 
+ARRIVE_MS = ARRIVE * 1000  # Playwright counts in milliseconds
 PAYLOADS = ['<img src=x onerror="window.pwned = 1">', "<script>window.pwned = 2</script>"]
+INNER_HTML = ("A message became HTML elements in the log ({elements}): render every frame with textContent, "
+              "never innerHTML; messages are written by strangers.")
 
 
 def test_each_room_has_its_page(client):
@@ -20,18 +25,33 @@ def test_a_room_name_that_cannot_be_a_group_has_no_page(client):
     assert response.status_code == 404, f"GET /rooms/café/ answered {response.status_code}, expected 404."
 
 
+def text_of(page, role: str) -> str | None:
+    return page.evaluate("(role) => document.querySelector(`[data-role=${role}]`)?.textContent", role)
+
+
 def open_room(page, server, room):
-    response = page.goto(f"{server.http_url}/rooms/{room}/")
+    """The room page, its socket open and its welcome shown; a failure saying what the page did instead."""
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    response = page.goto(f"{server.http_url}/rooms/{room}/", timeout=PAGE_LOAD * 1000)
     if response is None or response.status != 200:
-        pytest.fail(f"GET /rooms/{room}/ answered {response and response.status}, expected the room page.", pytrace=False)
-    try:
-        page.wait_for_function("() => document.querySelector('[data-role=state]').textContent === 'open'"
-                               " && document.querySelector('#log li')", timeout=5000)
-    except Exception:
-        problem = page.evaluate("() => document.querySelector('[data-role=problem]')?.textContent")
-        state = page.evaluate("() => document.querySelector('[data-role=state]')?.textContent")
-        pytest.fail(f"The page for room {room!r} did not open its socket and show the welcome in 5 s "
-                    f"(socket: {state}). The page says: {problem or 'nothing'}", pytrace=False)
+        pytest.fail(f"GET /rooms/{room}/ answered {response and response.status}, expected the room page.",
+                    pytrace=False)
+    expected_url = f"{server.ws_url}/ws/chat/{room}/"
+    try:  # ends as soon as the welcome shows, or the socket closes
+        page.wait_for_function("() => document.querySelector('#log li')"
+                               " || document.querySelector('[data-role=state]').textContent.startsWith('closed')",
+                               timeout=ARRIVE_MS)
+    except Exception:  # Playwright's TimeoutError: said below, in words
+        pass
+    state, problem = text_of(page, "state"), text_of(page, "problem")
+    if sockets and expected_url not in sockets:
+        pytest.fail(f"The page for room {room!r} opened {sockets}, but the server it came from is at "
+                    f"{server.ws_url}: build the URL from window.location.host, never a fixed host.", pytrace=False)
+    if state != "open" or not page.locator("#log li").count():
+        pytest.fail(f"The page for room {room!r} did not open its socket and show the welcome within "
+                    f"{ARRIVE:g} s (socket: {state}; WebSockets it opened: {sockets or 'none'}). "
+                    f"The page says: {problem or 'nothing'}", pytrace=False)
     return page
 
 
@@ -44,12 +64,29 @@ def log_lines(page) -> list[str]:
     return page.locator("#log li").all_text_contents()
 
 
-def wait_for_line(page, text, who):
+def html_elements_in_log(page) -> list[str]:
+    return page.evaluate("() => [...document.querySelectorAll('#log li *')].map((element) => element.tagName)")
+
+
+def expect_line(reader, text, who, sender):
+    """`reader`'s log shows a line holding `text`, which `sender`'s page sent."""
     try:
-        page.wait_for_function("(text) => [...document.querySelectorAll('#log li')]"
-                               ".some((li) => li.textContent.includes(text))", arg=text, timeout=3000)
-    except Exception:
-        pytest.fail(f"{who} never showed {text!r}. Its log: {log_lines(page)}", pytrace=False)
+        reader.wait_for_function("(text) => [...document.querySelectorAll('#log li')]"
+                                 ".some((li) => li.textContent.includes(text))", arg=text, timeout=ARRIVE_MS)
+        return
+    except Exception:  # Playwright's TimeoutError, or the page navigated away: said below, in words
+        pass
+    if "message=" in sender.url:
+        pytest.fail(f"Sending reloaded the page (its address is now {sender.url}): the form was submitted the "
+                    "browser's way. Call event.preventDefault() in the submit handler.", pytrace=False)
+    errors = [line for line in log_lines(sender) if line.startswith("Error (")]
+    if errors:
+        pytest.fail(f"The server answered the sender's page with {errors[-1]!r}. Send each message as JSON: "
+                    "socket.send(JSON.stringify({message: ...})).", pytrace=False)
+    if elements := html_elements_in_log(reader):
+        pytest.fail(INNER_HTML.format(elements=", ".join(elements)), pytrace=False)
+    pytest.fail(f"{who} never showed {text!r} within {ARRIVE:g} s (its socket: "
+                f"{text_of(reader, 'state')}). Its log: {log_lines(reader)}", pytrace=False)
 
 
 def test_two_pages_in_one_room_chat_and_another_room_sees_nothing(daphne_server, page):
@@ -58,10 +95,14 @@ def test_two_pages_in_one_room_chat_and_another_room_sees_nothing(daphne_server,
     bob = open_room(page.context.new_page(), daphne_server, room)
     eve = open_room(page.context.new_page(), daphne_server, f"{room}-other")
     send(ada, "hello from ada")
-    wait_for_line(bob, "hello from ada", "Bob's page (same room)")
+    expect_line(ada, "hello from ada", "Ada's own page", sender=ada)
+    expect_line(bob, "hello from ada", "Bob's page (same room)", sender=ada)
     send(bob, "hi ada")
-    wait_for_line(ada, "hi ada", "Ada's page (same room)")
-    assert not any("ada" in line for line in log_lines(eve)[1:]), f"A page in another room got: {log_lines(eve)}"
+    expect_line(ada, "hi ada", "Ada's page (same room)", sender=bob)
+    send(eve, "eve here")
+    expect_line(eve, "eve here", "Eve's page", sender=eve)
+    leaked = [line for line in log_lines(eve) if "hello from ada" in line or "hi ada" in line]
+    assert not leaked, f"A page in another room got messages of the first room: {leaked}"
     bob.close()
     eve.close()
 
@@ -72,8 +113,8 @@ def test_html_in_a_message_is_shown_as_text(daphne_server, page):
     bob = open_room(page.context.new_page(), daphne_server, room)
     for payload in PAYLOADS:
         send(ada, payload)
-        wait_for_line(bob, payload, "Bob's page")
-    assert bob.locator("#log img, #log script").count() == 0, (
-        "A message became HTML elements in the log: render frames with textContent, never innerHTML.")
+        expect_line(bob, payload, "Bob's page", sender=ada)
+    elements = html_elements_in_log(bob)
+    assert not elements, INNER_HTML.format(elements=", ".join(elements))
     assert bob.evaluate("() => window.pwned") is None, "A message ran as code in the page."
     bob.close()
