@@ -100,22 +100,22 @@ def how_to_install(package: str) -> str:
     return f"install {package} with your system's package manager"
 
 
+# (what it is, how to find or provide it, its Debian package, the variable that names one instead)
+PARTS = (
+    ("a browser", provide_chromium, "chromium", "COURSE_CHROMIUM=/path/to/chrome"),
+    ("a Redis server", provide_redis, "redis-server", "REDIS_URL=redis://host:port/0"),
+)
+
+
 def main(argv: list[str]) -> int:
     # In CI, Debian's packages first: the machine is set up once, the same way every time.
     prefer_system = "--system" in argv or os.environ.get("CI", "").lower() in {"1", "true", "yes"}
     missing = []
-    browser = provide_chromium(prefer_system)
-    if browser:
-        say(f"browser: {browser}")
-    else:
-        missing.append(f"a browser: run `{how_to_install('chromium')}` "
-                       "(or set COURSE_CHROMIUM=/path/to/chrome), then `make test` again")
-    redis = provide_redis(prefer_system)
-    if redis:
-        say(f"redis: {redis}")
-    else:
-        missing.append(f"a Redis server: run `{how_to_install('redis-server')}` "
-                       "(or set REDIS_URL=redis://host:port/0), then `make test` again")
+    for what, provide, package, variable in PARTS:
+        if found := provide(prefer_system):
+            say(f"{what}: {found}")
+        else:
+            missing.append(f"{what}: run `{how_to_install(package)}` (or set {variable}), then `make test` again")
     for part in missing:
         print(f"\nThe tests need {part}.", file=sys.stderr)
     return 2 if missing else 0
