@@ -15,10 +15,7 @@ import shutil
 import subprocess
 import sys
 
-try:
-    from . import servers
-except ImportError:  # run as a plain script, outside the package
-    import servers  # type: ignore[no-redef]
+from . import servers
 
 INSTALL_TIMEOUT = 900  # seconds: a browser download on a slow line, or apt-get on a fresh machine
 

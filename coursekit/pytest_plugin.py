@@ -397,15 +397,6 @@ def pytest_runtest_call(item: pytest.Item):
             item.obj = test
 
 
-def blocked_report(server: servers.ChildServer, since: int) -> str | None:
-    """The watchdog's verdict, if the server's log has one after byte `since`."""
-    for line in server.log_since(since).splitlines():
-        if line.startswith(loopwatch.LOG_MARKER):
-            seen = json.loads(line.removeprefix(loopwatch.LOG_MARKER))
-            return loopwatch.blocked_message(seen["seconds"], seen["where"])
-    return None
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # A server whose loop a previous test found blocked would fail every later test for the same
@@ -419,8 +410,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def blocked_server_message(item: pytest.Item) -> str | None:
     offsets = item.stash.get(LOG_OFFSETS, {})
     for server in list(servers.RUNNING):
-        if message := blocked_report(server, offsets.get(id(server), 0)):
-            return message
+        if seen := server.loop_blocked_since(offsets.get(id(server), 0)):
+            return loopwatch.blocked_message(seen["seconds"], seen["where"])
     return None
 
 

@@ -6,6 +6,7 @@ Each starts on a free port on 127.0.0.1 and is stopped by its context manager.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -16,12 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
-    from .loopwatch import LOG_MARKER
-    from .timing import scaled
-except ImportError:  # run as a plain script by provision.py, outside the package
-    from loopwatch import LOG_MARKER  # type: ignore[no-redef]
-    from timing import scaled  # type: ignore[no-redef]
+from .loopwatch import LOG_MARKER
+from .timing import scaled
 
 LOCALHOST = "127.0.0.1"
 
@@ -130,9 +127,16 @@ class ChildServer:
             stop_process(self.process, grace=0 if self.loop_was_blocked() else 5.0)
             self.process = None
 
+    def loop_blocked_since(self, offset: int) -> dict | None:
+        """What the watchdog (coursekit/watched_daphne.py) wrote to the log after byte `offset` about a
+        blocked loop ({"seconds": ..., "where": ...}), or None."""
+        for line in self.log_since(offset).splitlines():
+            if line.startswith(LOG_MARKER):
+                return json.loads(line.removeprefix(LOG_MARKER))
+        return None
+
     def loop_was_blocked(self) -> bool:
-        """Whether the watchdog (coursekit/watched_daphne.py) reported a blocked loop since the start."""
-        return LOG_MARKER in self.log_since(self.started_at_log_size)
+        return self.loop_blocked_since(self.started_at_log_size) is not None
 
     def restart(self) -> None:
         """Stop and start again on the same port."""

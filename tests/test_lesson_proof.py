@@ -1,6 +1,5 @@
 """The course's own proof, per lesson and per task: the solution passes, the stubbed task fails."""
 
-import pytest
 
 from coursekit import starter
 from coursekit.runner import run_tests
