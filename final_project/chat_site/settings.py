@@ -22,6 +22,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chat_site import layers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -125,35 +127,31 @@ REDIS_POOL_SIZE = int(os.environ.get("REDIS_POOL_SIZE", "500"))
 # Over capacity, group_send drops silently: history + sync recover, but keep it well above a burst.
 CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", "1000"))
 
-if CHANNEL_LAYER == "memory":
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
-                                  "CONFIG": {"capacity": CHANNEL_CAPACITY}}}
-elif not REDIS_URL:
-    raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER} needs REDIS_URL.")
-elif CHANNEL_LAYER == "redis":
-    CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": REDIS_POOL_SIZE}],
-                   "capacity": CHANNEL_CAPACITY},
-    }}
-elif CHANNEL_LAYER == "pubsub":
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                                  "CONFIG": {"hosts": [REDIS_URL]}}}
-else:
-    raise ImproperlyConfigured(f"CHANNEL_LAYER must be redis, pubsub or memory, not {CHANNEL_LAYER!r}.")
-
 # Presence: who is online, per room. In Redis (shared by every process) when REDIS_URL is set.
 # An entry lives PRESENCE_TTL seconds unless its socket's heartbeat refreshes it, so the users of a
-# process that dies leave the list within PRESENCE_TTL.
+# process that dies (or of a consumer that crashed) leave the list within PRESENCE_TTL.
 PRESENCE_TTL = float(os.environ.get("PRESENCE_TTL", "30"))
+# The heartbeat (every PRESENCE_TTL / 3) also renews the socket's place in its groups, so a group
+# forgets within this time the channels of a process that died; long-lived sockets stay.
+GROUP_EXPIRY = max(60, int(3 * PRESENCE_TTL))
+
+# The layer's options, and why each (redis-py 8's socket_timeout among them): chat_site/layers.py.
+CHANNEL_LAYERS = {"default": layers.channel_layer(CHANNEL_LAYER, REDIS_URL, pool_size=REDIS_POOL_SIZE,
+                                                  capacity=CHANNEL_CAPACITY, group_expiry=GROUP_EXPIRY)}
 # --8<-- [end:channel_layers]
 
 # The chat's rules (the protocol page documents them).
 CHAT_MAX_TEXT = 2000
 # At most 10 messages per 10 seconds per socket ("messages/seconds"; bench.py raises it).
 CHAT_RATE_LIMIT = tuple(float(n) for n in os.environ.get("CHAT_RATE_LIMIT", "10/10").split("/"))
+# At most 5 sync frames per 10 seconds per socket: a reconnect needs one, a long absence one per 500 messages.
+CHAT_SYNC_RATE_LIMIT = (5, 10.0)
 CHAT_HISTORY_PAGE = 50
 CHAT_SYNC_BATCH = 500
+# The largest client frame read (characters); larger ones get a `too_big` error without being parsed.
+# A 2,000-character message, every character escaped as \uXXXX, fits. daphne itself drops the
+# connection on a frame over 1 MiB (websocket_max_message_size), before the chat sees it.
+CHAT_MAX_FRAME = 16 * 1024
 
 LOGGING = {
     "version": 1,

@@ -6,20 +6,28 @@ import logging
 import time
 from collections import deque
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from . import protocol
+from .broker import BROKER_ERRORS
 from .models import Message, Room
-from .presence import get_presence
+from .presence import RoomList, get_presence
+from .sessions import session_group
 
 logger = logging.getLogger(__name__)
 
-# Close codes 4000-4999 belong to applications (RFC 6455); these echo HTTP's 401, 403 and 404.
-NOT_LOGGED_IN, NOT_A_MEMBER, NO_SUCH_ROOM = 4401, 4403, 4404
+# Close codes 4000-4999 belong to applications (RFC 6455); these echo HTTP's 401, 403, 404 and 503.
+NOT_LOGGED_IN, NOT_A_MEMBER, NO_SUCH_ROOM, BROKER_UNAVAILABLE = 4401, 4403, 4404, 4503
+BROKER_UNAVAILABLE_FRAME = {"type": "error", "code": "broker_unavailable",
+                            "detail": "The server cannot reach Redis. Reconnecting in a moment."}
+# What daphne raises when the app sends to a client that has just gone: its disconnect event follows.
+CLIENT_GONE = (Disconnected,)
 TYPING_MIN_INTERVAL = 1.0  # seconds: typing frames closer than this are not passed on
+CLEANUP_TIMEOUT = 5.0  # seconds a closing consumer spends leaving its room before it gives up
 
 
 class RateLimiter:
@@ -37,6 +45,14 @@ class RateLimiter:
             return False
         self.times.append(now)
         return True
+
+    def retry_after(self) -> float:
+        """Seconds until the next event is allowed."""
+        return max(0.0, self.window - (time.monotonic() - self.times[0])) if self.times else 0.0
+
+
+class RoomGone(Exception):
+    """The room was deleted while a socket was in it."""
 
 
 # --- the database, from async code ---------------------------------------------------------------
@@ -59,14 +75,22 @@ def last_message_id(room: Room) -> int:
 # --8<-- [start:store_message]
 @database_sync_to_async
 def store_message(room: Room, user, text: str, client_id: str) -> tuple[dict, bool]:
-    """(the message's frame, whether it is new). A client_id this user already used returns the original."""
+    """(the message's frame, whether it is new). A client_id this user already used in this room returns
+    the original."""
     try:
         with transaction.atomic():
             message = Message.objects.create(room=room, user=user, text=text, client_id=client_id)
         return message.as_frame(), True
-    except IntegrityError:  # the unique (user, client_id) constraint: this is a resend
-        original = Message.objects.select_related("room", "user").get(user=user, client_id=client_id)
-        return original.as_frame(), False
+    except IntegrityError:
+        # The unique (room, user, client_id) constraint: a resend. Or another constraint: say which.
+        original = Message.objects.filter(room=room, user=user, client_id=client_id).select_related(
+            "room", "user").first()
+        if original is not None:
+            return original.as_frame(), False
+        if not Room.objects.filter(pk=room.pk).exists():
+            raise RoomGone from None
+        raise protocol.FrameError("not_stored", "The message could not be stored; send it again.",
+                                  frame_type="message", client_id=client_id) from None
 # --8<-- [end:store_message]
 
 
@@ -79,6 +103,28 @@ def messages_after(room: Room, after: int) -> list[dict]:
 class RoomConsumer(AsyncWebsocketConsumer):
     room: Room | None = None
     heartbeat: asyncio.Task | None = None
+    accepted = False
+    joined: tuple[str, ...] = ()  # the groups this socket is in: what leave_room() undoes
+
+    # --8<-- [start:call]
+    async def __call__(self, scope, receive, send):
+        async def send_unless_gone(message):
+            try:
+                await send(message)
+            except CLIENT_GONE:  # the client left while a frame was on its way: nothing to tell it
+                pass
+
+        try:
+            await super().__call__(scope, receive, send_unless_gone)
+        except BROKER_ERRORS as error:
+            # The layer's receive loop runs under this call: a Redis outage surfaces here, whatever
+            # the consumer was doing. Tell the client, close with 4503; it reconnects with backoff.
+            await self.broker_unavailable(send_unless_gone, error)
+        finally:
+            # However the consumer ends (a clean close, a crash, a cancellation), its heartbeat stops
+            # and it leaves its room: no ghost stays online, no dead channel stays in the group.
+            await self.leave_room()
+    # --8<-- [end:call]
 
     # --8<-- [start:connect]
     async def connect(self):
@@ -94,46 +140,72 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
         self.room, self.username = room, self.user.get_username()
         self.presence = get_presence()
-        self.limiter = RateLimiter(*settings.CHAT_RATE_LIMIT)
+        self.message_limiter = RateLimiter(*settings.CHAT_RATE_LIMIT)
+        self.sync_limiter = RateLimiter(*settings.CHAT_SYNC_RATE_LIMIT)
         self.last_typing = 0.0
-        await self.channel_layer.group_add(room.group_name, self.channel_name)
+        # The room's group, and the session's (a logout closes every socket of the session).
+        self.joined = (room.group_name, session_group(self.scope["session"].session_key))
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self.presence.join(room.slug, self.username, self.channel_name)
-        online = await self.presence.online(room.slug)
-        self.online_sent = online
+        self.accepted = True
+        room_list = await self.presence.join(room.slug, self.username, self.channel_name)
+        self.known_version, self.online_sent = room_list.version, room_list.online
         await self.send_json({"type": "welcome", "room": room.slug, "user": self.username,
-                              "last_id": await last_message_id(room), "online": online})
-        await self.broadcast({"type": "presence.update", "online": online})
+                              "last_id": await last_message_id(room), "online": room_list.online})
+        await self.broadcast_presence(room_list)
         self.heartbeat = asyncio.create_task(self.beat())
     # --8<-- [end:connect]
 
     async def refuse(self, code: int) -> None:
         await self.accept()
+        self.accepted = True
         await self.close(code=code)
 
     async def disconnect(self, code):
-        if self.room is None:
+        await self.leave_room()
+
+    async def leave_room(self) -> None:
+        """Stop the heartbeat, leave the groups and the presence list; tell the room. Runs once."""
+        groups, self.joined = self.joined, ()
+        if not groups:
             return
         if self.heartbeat:
             self.heartbeat.cancel()
-        await self.channel_layer.group_discard(self.room.group_name, self.channel_name)
-        await self.presence.leave(self.room.slug, self.username, self.channel_name)
-        await self.broadcast({"type": "presence.update", "online": await self.presence.online(self.room.slug)})
+        try:
+            async with asyncio.timeout(CLEANUP_TIMEOUT):
+                for group in groups:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                room_list = await self.presence.leave(self.room.slug, self.username, self.channel_name)
+                await self.broadcast_presence(room_list)
+        except (*BROKER_ERRORS, TimeoutError) as error:
+            # The entries expire by themselves: presence within PRESENCE_TTL, the groups within GROUP_EXPIRY.
+            logger.warning("Socket in room %s left without cleaning up (%s): its entries will expire.",
+                           self.room.slug, str(error) or type(error).__name__)
+
+    async def broker_unavailable(self, send, error) -> None:
+        logger.warning("Redis unavailable, closing the socket on %s: %s", self.scope["path"], error)
+        if not self.accepted:  # Redis failed during connect: accept, so the client can read why.
+            await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": json.dumps(BROKER_UNAVAILABLE_FRAME)})
+        await send({"type": "websocket.close", "code": BROKER_UNAVAILABLE})
 
     # --8<-- [start:heartbeat]
     async def beat(self):
-        """Keep this socket's presence entry alive, and tell the client when the list changed
-        without a broadcast (another process died and its entries expired)."""
+        """Keep this socket's presence entry and group memberships alive, and tell the client when the
+        list changed without a broadcast (another process died and its entries expired). O(1) per beat:
+        the whole list is read only when the room's version moved."""
         interval = settings.PRESENCE_TTL / 3
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.presence.refresh(self.room.slug, self.username, self.channel_name)
-                online = await self.presence.online(self.room.slug)
-                if online != self.online_sent:
-                    await self.send_presence(online)
-            except Exception:  # Redis away for a moment: try again on the next beat
-                logger.warning("presence heartbeat failed in room %s", self.room.slug, exc_info=True)
+                version = await self.presence.refresh(self.room.slug, self.username, self.channel_name)
+                for group in self.joined:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                if version != self.known_version:
+                    await self.show_presence(await self.presence.online(self.room.slug))
+            except BROKER_ERRORS as error:  # Redis away for a moment: try again on the next beat
+                logger.warning("Presence heartbeat failed in room %s: %s", self.room.slug, error)
     # --8<-- [end:heartbeat]
 
     # --- frames from the client ---------------------------------------------------------------
@@ -151,11 +223,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         except protocol.FrameError as error:
             # One bad frame is no reason to drop a member: answer it, keep the socket open.
             await self.send_json(error.as_frame())
+        except RoomGone:
+            await self.close(code=NO_SUCH_ROOM)
 
     async def on_message(self, text: str, client_id: str):
-        if not self.limiter.allow():
+        if not self.message_limiter.allow():
             limit, window = settings.CHAT_RATE_LIMIT
-            raise protocol.FrameError("rate_limited", f"At most {limit:g} messages in {window:g} seconds.")
+            raise protocol.FrameError("rate_limited", f"At most {limit:g} messages in {window:g} seconds.",
+                                      frame_type="message", client_id=client_id,
+                                      retry_after=self.message_limiter.retry_after())
         # Stored first, then broadcast: the layer may drop the broadcast, history never loses it.
         frame, is_new = await store_message(self.room, self.user, text, client_id)
         if is_new:
@@ -173,6 +249,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     # --8<-- [start:sync]
     async def on_sync(self, after: int):
+        if not self.sync_limiter.allow():
+            limit, window = settings.CHAT_SYNC_RATE_LIMIT
+            raise protocol.FrameError("rate_limited", f"At most {limit:g} syncs in {window:g} seconds.",
+                                      frame_type="sync", retry_after=self.sync_limiter.retry_after())
         last_id = after
         for frame in await messages_after(self.room, after):
             await self.send_json(frame)
@@ -185,6 +265,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def broadcast(self, event: dict) -> None:
         await self.channel_layer.group_send(self.room.group_name, event)
 
+    async def broadcast_presence(self, room_list: RoomList) -> None:
+        await self.broadcast({"type": "presence.update", "online": room_list.online, "version": room_list.version})
+
     async def chat_message(self, event):
         await self.send_json(event["message"])
 
@@ -193,11 +276,27 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "typing", "user": event["user"]})
 
     async def presence_update(self, event):
-        await self.send_presence(event["online"])
+        # Broadcasts from several sockets may arrive out of order: a list older than the one shown waits.
+        if event["version"] > self.known_version:
+            await self.show_presence(RoomList(event["online"], event["version"]))
 
-    async def send_presence(self, online: list[str]) -> None:
-        self.online_sent = online
-        await self.send_json({"type": "presence", "online": online})
+    async def show_presence(self, room_list: RoomList) -> None:
+        self.known_version = room_list.version
+        if room_list.online != self.online_sent:
+            self.online_sent = room_list.online
+            await self.send_json({"type": "presence", "online": room_list.online})
+
+    async def session_ended(self, event):
+        """The session logged out (rooms/sessions.py): this socket may no longer speak for its user."""
+        await self.close(code=NOT_LOGGED_IN)
 
     async def send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content))
+
+
+class NoSuchPath(AsyncWebsocketConsumer):
+    """Every WebSocket path that is not a room's: accepted, then closed with 4404, like an unknown room."""
+
+    async def connect(self):
+        await self.accept()
+        await self.close(code=NO_SUCH_ROOM)

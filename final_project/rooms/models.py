@@ -65,15 +65,15 @@ class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
     text = models.TextField()
-    # Chosen by the client, unique per user: a resend after a drop finds the original instead of
-    # creating a second message.
+    # Chosen by the client, unique per user and room: a resend after a drop finds the original instead
+    # of creating a second message, and an id reused in another room is another message there.
     client_id = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "client_id"], name="one_message_per_client_id"),
+            models.UniqueConstraint(fields=["room", "user", "client_id"], name="one_message_per_client_id_in_room"),
         ]
         indexes = [models.Index(fields=["room", "id"])]
 

@@ -49,7 +49,7 @@ def room_page(request, slug):
         "member_form": AddMemberForm(),
         "client_config": {"room": room.slug, "user": request.user.get_username(),
                           "history": history, "pageSize": settings.CHAT_HISTORY_PAGE,
-                          "maxText": settings.CHAT_MAX_TEXT},
+                          "maxText": settings.CHAT_MAX_TEXT, "rateLimit": list(settings.CHAT_RATE_LIMIT)},
     })
 
 

@@ -4,6 +4,7 @@ import pytest
 import redis
 from django.test import Client
 
+from chat_site import layers
 from rooms.models import Room
 
 PASSWORD = "correct-horse-battery-9"
@@ -27,18 +28,18 @@ def fast_passwords(settings):
 def layer(request, settings):
     """Run the test on the in-memory layer and presence, then on Redis: msgpack must accept every event."""
     settings.CHAT_RATE_LIMIT = (10, 10.0)
-    if request.param == "memory":
-        settings.REDIS_URL = ""
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    else:
+    url = ""
+    if request.param == "redis":
         url = request.getfixturevalue("redis_url")
         redis.Redis.from_url(url).flushdb()
-        settings.REDIS_URL = url
-        settings.CHANNEL_LAYERS = {"default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": url, "max_connections": 50}]},
-        }}
+    use_layer(settings, request.param, url)
     return request.param
+
+
+def use_layer(settings, name: str, url: str) -> None:
+    """The project's own layer configuration (chat_site/layers.py) on `url`, presence there too."""
+    settings.REDIS_URL = url
+    settings.CHANNEL_LAYERS = {"default": layers.channel_layer(name, url, pool_size=50)}
 
 
 @pytest.fixture
@@ -82,3 +83,24 @@ def memory_server(start_daphne, tmp_path_factory):
 
     env = prepare_database(tmp_path_factory.mktemp("memory-db") / "db.sqlite3")
     return start_daphne(env=env)
+
+
+# Lines a server writes only when something went wrong inside it (daphne logs an app's exception as
+# "Exception inside application" at ERROR level, with a traceback).
+TROUBLE = ("ERROR", "Traceback", "Exception inside application")
+
+
+@pytest.fixture(autouse=True)
+def servers_log_no_errors(request):
+    """Every live server a test talks to must log no ERROR and no traceback while it runs: no client
+    behaviour may put one there."""
+    from coursekit import servers
+
+    offsets = {id(server): server.log_size() for server in servers.RUNNING}
+    yield
+    for server in list(servers.RUNNING):
+        lines = server.log_since(offsets.get(id(server), server.started_at_log_size)).splitlines()
+        trouble = [line for line in lines if any(word in line for word in TROUBLE)]
+        if trouble:
+            pytest.fail(f"The server on port {server.port} logged {len(trouble)} ERROR or traceback line(s) during "
+                        "this test; the first: " + " | ".join(trouble[:3]), pytrace=False)

@@ -210,3 +210,63 @@ def test_a_message_written_while_offline_is_sent_once_after_reconnecting(browser
     page.reload()  # what the server stored: once
     expect(written, "The server stored the message written offline more than once: a resend keeps the same "
                     "client_id").to_have_count(1)
+
+
+# Every error frame the page receives, kept in the page (window.errorFrames) for the tests to read.
+RECORD_ERROR_FRAMES = """
+window.errorFrames = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = function (...args) {
+  const socket = new NativeWebSocket(...args);
+  socket.addEventListener("message", (event) => {
+    const frame = JSON.parse(event.data);
+    if (frame.type === "error") window.errorFrames.push(frame);
+  });
+  return socket;
+};
+window.WebSocket.prototype = NativeWebSocket.prototype;
+Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+"""
+
+
+@pytest.fixture(scope="module")
+def paced_server(start_daphne, tmp_path_factory):
+    """A server whose rate limit is 2 messages per second, so that pacing shows in seconds, not tens."""
+    from .live import prepare_database
+
+    env = prepare_database(tmp_path_factory.mktemp("paced-db") / "db.sqlite3")
+    return start_daphne(env={**env, "CHAT_RATE_LIMIT": "2/1"})
+
+
+def test_messages_written_offline_are_sent_under_the_rate_limit_after_reconnecting(page, paced_server):
+    page.add_init_script(RECORD_ERROR_FRAMES)
+    network = Network(page.context)
+    enter_general(page, paced_server, "heidi")
+    network.go_away()
+    expect(page.locator("#status")).to_contain_text("reconnecting")
+    for n in range(7):  # more than the server takes at once
+        page.fill("#text", f"offline {n}")
+        page.press("#text", "Enter")
+    network.come_back()
+    expect(page.locator("#status")).to_have_text("online", timeout=RECONNECT_WAIT_MS)
+    expect(page.locator("#messages .message.pending"), "Not every message written offline was acknowledged").to_have_count(
+        0, timeout=EVENT_WAIT_MS + 4000)  # 7 messages at 2 a second: about 4 s of pacing
+    expect(page.locator("#messages .message .text")).to_have_text([f"offline {n}" for n in range(7)])
+    refused = page.evaluate("window.errorFrames")
+    assert refused == [], (f"The page sent faster than the server's rate limit after reconnecting, and was refused: "
+                           f"{refused[:2]}. Pace what is pending under the limit (config.rateLimit).")
+
+
+def test_a_message_the_server_refuses_is_marked_and_never_sent_again(page, memory_server):
+    page.add_init_script(RECORD_SENT_FRAMES)
+    enter_general(page, memory_server, "ivan")
+    # The input's maxlength stops a person; a pasted script or another client may not be stopped.
+    page.evaluate("document.getElementById('text').removeAttribute('maxlength')")
+    page.fill("#text", "y" * 2001)
+    page.press("#text", "Enter")
+    refused = page.locator("#messages .message.refused")
+    expect(refused, "The server refused the message (too_long), and the page did not mark it").to_have_count(1)
+    expect(refused.locator(".why")).to_contain_text("at most 2000 characters")
+    assert page.evaluate("window.chat.pending.size") == 0, (
+        "A refused message stayed pending: the page would resend it every 5 s forever. The error frame names "
+        "its client_id: drop it from pending.")

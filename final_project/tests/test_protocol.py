@@ -23,6 +23,11 @@ def message(text="hello", client_id="c1"):
 count_messages = sync_to_async(lambda: Message.objects.count())
 
 
+async def online(room: str) -> list[str]:
+    """Who the presence store lists in `room` now."""
+    return (await get_presence().online(room)).online
+
+
 # --- who may connect --------------------------------------------------------------------------
 
 async def test_a_socket_without_a_login_is_closed_with_4401(general):
@@ -181,7 +186,7 @@ async def test_sync_only_replays_its_own_room(general, ada):
 
 async def test_presence_lists_who_joins_and_drops_who_leaves(layer, general, ada, bob):
     alice = await join("general", ada)
-    assert (await frame_of_type(alice, "presence"))["online"] == ["ada"]
+    assert alice.welcome["online"] == ["ada"]
     bobs = await join("general", bob)
     assert bobs.welcome["online"] == ["ada", "bob"]
     assert (await frame_of_type(alice, "presence"))["online"] == ["ada", "bob"]
@@ -194,7 +199,7 @@ async def test_presence_lists_who_joins_and_drops_who_leaves(layer, general, ada
 async def test_a_user_with_two_tabs_stays_online_until_both_close(general, ada, bob):
     alice, tab1, tab2 = await join("general", ada), await join("general", bob), await join("general", bob)
     await tab1.disconnect()  # returns once the consumer's disconnect() has finished
-    assert await get_presence().online("general") == ["ada", "bob"], "bob's other tab is still open"
+    assert await online("general") == ["ada", "bob"], "bob's other tab is still open"
     await tab2.disconnect()
     await presence_becomes(alice, ["ada"])
     await alice.disconnect()
@@ -216,14 +221,13 @@ async def test_a_closed_socket_leaves_presence_and_stops_its_heartbeat(settings,
     settings.PRESENCE_TTL = 0.3  # a heartbeat every 0.1 s
     socket = await join("general", bob)
     await socket.disconnect()
-    presence = get_presence()
-    assert "bob" not in await presence.online("general"), (
+    assert "bob" not in await online("general"), (
         "bob's socket closed, yet he is still online: disconnect() must remove the socket's presence entry.")
     # A heartbeat still running would put bob back within one beat: watch for a few beats.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + QUIET_WAIT + scaled(0.2)
     while loop.time() < deadline:
-        assert "bob" not in await presence.online("general"), (
+        assert "bob" not in await online("general"), (
             "bob came back online after his socket closed: its heartbeat task kept running. Cancel the task "
             "when the socket closes.")
         await asyncio.sleep(0.02)
@@ -245,10 +249,10 @@ async def test_an_expired_presence_entry_leaves_the_list_and_the_heartbeat_tells
     socket = await join("general", ada)
     presence = get_presence()
     await presence.join("general", "ghost", "a-channel-of-a-dead-process")  # never refreshed
-    assert "ghost" in await presence.online("general")
+    assert "ghost" in await online("general")
     await presence_becomes(socket, ["ada", "ghost"])  # the heartbeat sees the new entry
     await presence_becomes(socket, ["ada"])  # and, once it expired, sees it go
-    assert await presence.online("general") == ["ada"]  # ada's own entry is kept alive by the heartbeat
+    assert await online("general") == ["ada"]  # ada's own entry is kept alive by the heartbeat
     await socket.disconnect()
 
 
@@ -283,6 +287,12 @@ HOSTILE = [
     hostile('{"type": "message", "text": "hi", "client_id": "' + "x" * 65 + '"}', "invalid", "long-client-id"),
     hostile('{"type": "message", "text": "' + "a" * 2001 + '", "client_id": "c"}', "too_long", "long-text",
             "A message has at most 2000 characters (the form field's max_length)."),
+    hostile('{"type": "message", "text": "a\\ud800b", "client_id": "c"}', "invalid", "lone-surrogate-text",
+            "JSON may escape half a surrogate pair; no database stores it: refuse it as invalid."),
+    hostile('{"type": "message", "text": "hi", "client_id": "\\udfff"}', "invalid", "lone-surrogate-client-id"),
+    hostile('{"type": "message", "text": "hi", "client_id": "c", "deep": ' + "[" * 2000 + "]" * 2000 + "}",
+            "bad_json", "nested-2000-deep", "json.loads raises RecursionError (not a ValueError) on deep nesting."),
+    hostile('{"type": "typing", "padding": "' + "x" * 20_000 + '"}', "too_big", "frame-over-16-kib"),
     hostile('{"type": "sync"}', "invalid", "sync-without-after"),
     hostile('{"type": "sync", "after": "5"}', "invalid", "string-after"),
     hostile('{"type": "sync", "after": -1}', "invalid", "negative-after"),

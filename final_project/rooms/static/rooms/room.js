@@ -17,9 +17,11 @@
   const TYPING_EVERY_MS = 2000;     // send "typing" at most this often
   const TYPING_SHOWN_MS = 3000;     // "X is typing..." disappears by itself after this
   const RESEND_AFTER_MS = 5000;     // an unacknowledged message is sent again (same client_id)
+  const REFUSED_CODES = new Set(["invalid", "too_long"]);  // sending these again cannot help
 
   const shown = new Map();          // message id -> <li>: each message is shown once
-  const pending = new Map();        // client_id -> {text, li, sentAt}: sent, not yet acknowledged
+  // client_id -> {text, li, sentAt}: written, not yet acknowledged. sentAt 0: not sent on this socket yet.
+  const pending = new Map();
   const typists = new Map();        // username -> timer
   let lastId = 0;                   // the highest message id seen
   // Every message up to this id is on screen: the history and each completed sync end with no gap.
@@ -36,6 +38,21 @@
   let lastTypingSent = 0;
 
   window.chat = { get socket() { return socket; }, shown, pending };  // for tests and curious readers
+
+  // The server takes at most `limit` messages in any `window` seconds per socket; the page keeps under
+  // that by itself (with a margin for the network), so a reconnect with many pending messages is not refused.
+  const pacer = {
+    limit: config.rateLimit[0],
+    windowMs: config.rateLimit[1] * 1000 * 1.1,
+    times: [],
+    pausedUntil: 0,
+    allow(now) {
+      this.times = this.times.filter((t) => now - t < this.windowMs);
+      if (now < this.pausedUntil || this.times.length >= this.limit) return false;
+      this.times.push(now);
+      return true;
+    },
+  };
 
   // --- rendering ---------------------------------------------------------------------------------
 
@@ -163,6 +180,7 @@
     switch (frame.type) {
       case "welcome":
         attempt = 0;
+        for (const item of pending.values()) item.sentAt = 0;  // a new socket: nothing is in flight on it
         setStatus("online", "online");
         problemLine.textContent = "";
         setOnline(frame.online);
@@ -182,7 +200,7 @@
           send({ type: "sync", after: frame.last_id });
         } else {
           syncing = false;
-          resendPending(0);  // what this page sent but never saw acknowledged
+          sendPending();  // what this page wrote but never saw acknowledged
         }
         break;
       case "presence":
@@ -192,9 +210,33 @@
         if (frame.user !== config.user) startTyping(frame.user);
         break;
       case "error":
-        problemLine.textContent = frame.detail;
+        refused(frame);
         break;
     }
+  }
+
+  function refused(frame) {
+    const retryMs = (frame.retry_after || 1) * 1000;
+    const item = frame.client_id !== undefined ? pending.get(frame.client_id) : undefined;
+    if (frame.for === "sync" && frame.code === "rate_limited") {
+      setTimeout(() => send({ type: "sync", after: gaplessThrough }), retryMs);
+      return;
+    }
+    if (item && REFUSED_CODES.has(frame.code)) {  // this message will never be taken: say so, stop sending it
+      pending.delete(frame.client_id);
+      item.li.classList.replace("pending", "refused");
+      const why = document.createElement("p");
+      why.className = "why";
+      why.textContent = `Not sent: ${frame.detail}`;
+      item.li.append(why);
+      return;
+    }
+    if (item) {  // rate_limited or not_stored: send it again later, same client_id
+      item.sentAt = 0;
+      pacer.pausedUntil = Date.now() + retryMs;
+      return;
+    }
+    problemLine.textContent = frame.detail;
   }
 
   // --- sending ---------------------------------------------------------------------------------------
@@ -204,16 +246,20 @@
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
   }
 
-  function resendPending(olderThanMs) {
+  // Send what is pending, oldest first, as fast as the pacer allows: the unsent, and the sent but still
+  // unacknowledged after RESEND_AFTER_MS. Resending is safe: the server answers a known client_id with
+  // the original message.
+  function sendPending() {
     const now = Date.now();
+    if (syncing || !socket || socket.readyState !== WebSocket.OPEN) return;
     for (const [clientId, item] of pending) {
-      if (now - item.sentAt >= olderThanMs && send({ type: "message", text: item.text, client_id: clientId })) {
-        item.sentAt = now;
-      }
+      if (item.sentAt && now - item.sentAt < RESEND_AFTER_MS) continue;
+      if (!pacer.allow(now)) return;
+      send({ type: "message", text: item.text, client_id: clientId });
+      item.sentAt = now;
     }
   }
-  // Resending is safe: the server answers a known client_id with the original message.
-  setInterval(() => resendPending(RESEND_AFTER_MS), RESEND_AFTER_MS);
+  setInterval(sendPending, 250);
 
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -224,8 +270,8 @@
     li.classList.add("pending");
     list.append(li);
     list.scrollTop = list.scrollHeight;
-    pending.set(clientId, { text, li, sentAt: Date.now() });
-    send({ type: "message", text, client_id: clientId });  // if offline, sent after the reconnect
+    pending.set(clientId, { text, li, sentAt: 0 });
+    sendPending();  // now if the socket is open and the pace allows, else as soon as they do
     input.value = "";
     problemLine.textContent = "";
   });
