@@ -21,11 +21,11 @@ round, 10% more leave cleanly and come back 2-4 s later; 45%: Redis is stopped, 
 on the same port; 70%: one daphne process is SIGKILLed and started again on the same port. A fault's
 window runs from its start to 5 s after the server is back.
 
-At the end every client stops sending, waits for its acknowledgements, syncs a last time and closes
-cleanly; after PRESENCE_TTL + 3 s it counts:
+At the end every client stops sending and gets what it sent acknowledged; then each syncs a last time
+from its gapless point and closes cleanly. After PRESENCE_TTL + 3 s it counts:
   sockets opened, messages sent (distinct client_ids), acknowledged;
-  lost: acknowledged but not in the database, or acknowledged but missing from what a client was
-    shown (live or replayed) between its first welcome and its final sync;
+  lost: acknowledged but not in the database, or acknowledged (before the final syncs), newer than the
+    client's first welcome, in its room, and yet never shown to it (live or replayed) by its final sync;
   doubled: two rows for one client_id, one client_id shown under two ids, or one id delivered twice on
     one connection where neither copy can be a sync replay or the answer to a resend;
   closes the client did not cause, with their codes: during a planned fault, or outside any fault
@@ -34,8 +34,8 @@ cleanly; after PRESENCE_TTL + 3 s it counts:
     the users a fresh client's `welcome` lists as online besides itself;
   group members left: ZCARD of the channel layer's `asgi:group:*` keys (redis layer only);
   lines with "ERROR" or "Traceback" in each server log, and the first 3 distinct ones.
-The exit status is 0 only when lost, doubled, unplanned closes, ghosts, group members, ERROR lines
-and clients left without a final sync are all 0.
+The exit status is 0 only when lost, doubled, unplanned closes, ghosts, group members, ERROR lines,
+clients left without a final sync and frames the protocol page does not describe are all 0.
 """
 
 from __future__ import annotations
@@ -155,16 +155,14 @@ class Clock:
 # --- the client ------------------------------------------------------------------------------------
 
 class Connection:
-    """What one socket saw: ids that came while no sync was running, and the client_ids resent on it."""
+    """One socket: its sync state, the ids that came while no sync was running, the client_ids resent on it."""
 
     def __init__(self, socket):
         self.socket = socket
         self.syncing = False
-        self.batch = 0
+        self.batch = 0                   # messages since the last sync frame: 500 means "sync again"
         self.sync_done = asyncio.Event()
         self.live_ids: set[int] = set()
-        self.any_ids: set[int] = set()
-        self.sync_ids: set[int] = set()
         self.resent: set[str] = set()
 
 
@@ -180,7 +178,8 @@ class ChatClient:
         self.seen: dict[int, str] = {}              # message id -> client_id: everything shown
         self.ids_of: dict[str, set[int]] = collections.defaultdict(set)
         self.doubled: list[str] = []
-        self.errors: collections.Counter = collections.Counter()
+        self.errors: collections.Counter = collections.Counter()   # error frames by code
+        self.bad_frames = 0                                        # frames the protocol page does not describe
         self.closes: list[Close] = []
         self.first_id: int | None = None            # welcome's last_id the first time: the view starts after it
         self.gapless = 0                            # every id up to this one has been shown
@@ -238,10 +237,14 @@ class ChatClient:
             sender = asyncio.create_task(self.sender(connection))
             await self.start_sync(connection, self.gapless)
             while True:
-                self.handle(json.loads(await socket.recv()), connection)
+                frame = await socket.recv()
+                try:
+                    self.handle(json.loads(frame), connection)
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    self.bad_frames += 1
         except ConnectionClosed as closed:
             self.record_close(str(closed.rcvd.code) if closed.rcvd else "1006 (no close frame)")
-        except (TimeoutError, ValueError) as problem:
+        except (TimeoutError, KeyError, TypeError, ValueError, AttributeError) as problem:
             self.record_close(f"no welcome ({problem or 'timeout'})")
             socket.transport.abort()
         finally:
@@ -283,14 +286,12 @@ class ChatClient:
 
     def on_message(self, frame: dict, connection: Connection) -> None:
         message_id, client_id = frame["id"], frame.get("client_id")
-        if connection.syncing:
+        if connection.syncing:  # a replay, or a live frame that came during the sync: a second copy is fine
             connection.batch += 1
-            connection.sync_ids.add(message_id)
         elif message_id in connection.live_ids and client_id not in connection.resent:
             self.doubled.append(f"id {message_id} delivered twice on one socket")
         else:
             connection.live_ids.add(message_id)
-        connection.any_ids.add(message_id)
         if self.seen.get(message_id, client_id) != client_id:
             self.doubled.append(f"id {message_id} came with two client_ids")
         self.seen[message_id] = client_id
@@ -520,9 +521,14 @@ async def observe_online(run: Run) -> dict[str, list[str]]:
     ghosts = {}
     for n, room in enumerate(room_names(run.options)):
         server = run.servers[n % len(run.servers)]
-        async with connect(f"{server.ws_url}/ws/rooms/{room}/", origin=server.origin, open_timeout=HANDSHAKE_WAIT,
-                           additional_headers={"Cookie": run.observer_cookie}, ping_interval=None) as socket:
-            welcome = json.loads(await asyncio.wait_for(socket.recv(), HANDSHAKE_WAIT))
+        try:
+            async with connect(f"{server.ws_url}/ws/rooms/{room}/", origin=server.origin, ping_interval=None,
+                               additional_headers={"Cookie": run.observer_cookie},
+                               open_timeout=HANDSHAKE_WAIT) as socket:
+                welcome = json.loads(await asyncio.wait_for(socket.recv(), HANDSHAKE_WAIT))
+        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed, ValueError) as problem:
+            sys.exit(f"The fresh client found no welcome in {room} on daphne {n % len(run.servers) + 1}: "
+                     f"{type(problem).__name__} {problem}")
         others = [name for name in welcome.get("online", []) if name != OBSERVER]
         if others:
             ghosts[room] = others
@@ -640,77 +646,90 @@ def classify(close: Close, windows: list[Window]) -> str:
     return "unplanned"
 
 
-def count(run: Run, database: Path, leftovers: dict) -> tuple[list[tuple[str, object]], dict[str, int]]:
+def message_figures(run: Run, rows: list[tuple[int, str, str, str]]) -> dict:
     clients = run.clients
-    rows = stored_messages(database)
-    by_client_id = collections.defaultdict(list)
-    for message_id, room, user, client_id in rows:
-        by_client_id[client_id].append(message_id)
-    acked = {cid: mid for client in clients for cid, mid in client.acked.items()}
+    ids_of = collections.defaultdict(list)
+    for message_id, _, _, client_id in rows:
+        ids_of[client_id].append(message_id)
     sent = set().union(*(client.sent for client in clients))
-
-    not_stored = [cid for cid in acked if cid not in by_client_id]
+    acked = {cid: mid for client in clients for cid, mid in client.acked.items()}
     settled_ids = set(run.settled.values())
     missing = 0
     for client in clients:
-        if client.final_synced is None:
-            continue
-        should_see = {mid for mid, room, _, _ in rows if room == client.room and mid > client.first_id
-                      and mid in settled_ids}
-        missing += len(should_see - client.seen.keys())
-    doubled_db = sum(len(ids) - 1 for ids in by_client_id.values() if len(ids) > 1)
-    doubled_seen = [text for client in clients for text in client.doubled]
+        if client.final_synced is not None:
+            should_see = {mid for mid, room, _, _ in rows
+                          if room == client.room and mid > client.first_id and mid in settled_ids}
+            missing += len(should_see - client.seen.keys())
+    return {"sent": len(sent), "acked": len(acked), "missing": missing,
+            "stored, never acknowledged": sum(1 for cid in sent if cid in ids_of and cid not in acked),
+            "not stored": sum(1 for cid in acked if cid not in ids_of),
+            "two rows": sum(len(ids) - 1 for ids in ids_of.values() if len(ids) > 1),
+            "seen twice": [text for client in clients for text in client.doubled]}
 
-    closes = [close for client in clients for close in client.closes]
+
+def close_figures(run: Run) -> dict[str, collections.Counter]:
     kinds = {"self": [], "fault": [], "unplanned": []}
-    for close in closes:
+    for close in (close for client in run.clients for close in client.closes):
         kinds[classify(close, run.windows)].append(close)
-    unplanned = collections.Counter((c.code, "idle" if c.idle else "active") for c in kinds["unplanned"])
-    during = collections.Counter(c.code for c in kinds["fault"])
-    caused = collections.Counter(f"{c.cause}: {c.code}" for c in kinds["self"])
+    unplanned = collections.defaultdict(list)
+    for close in kinds["unplanned"]:
+        unplanned[f"{close.code}, {'idle' if close.idle else 'active'} client"].append(run.clock.at(close.at))
+    return {"unplanned": unplanned,
+            "fault": collections.Counter(close.code for close in kinds["fault"]),
+            "self": collections.Counter(f"{close.cause}: {close.code}" for close in kinds["self"])}
 
-    errors = collections.Counter()
-    for client in clients:
-        errors.update(client.errors)
-    log_lines = {f"daphne {n + 1}": log_problems(server.log) for n, server in enumerate(run.servers)}
-    ghosts_redis = leftovers["presence_live"]
+
+def count(run: Run, database: Path, leftovers: dict) -> tuple[list[tuple[str, object]], dict[str, int]]:
+    clients = run.clients
+    m = message_figures(run, stored_messages(database))
+    closes = close_figures(run)
+    errors = sum((client.errors for client in clients), collections.Counter())
+    bad_frames = sum(client.bad_frames for client in clients)
+    logs = {f"daphne {n + 1}": log_problems(server.log) for n, server in enumerate(run.servers)}
+    ghosts_redis = len(leftovers["presence_live"])
     ghosts_welcome = sum(len(names) for names in leftovers["welcome"].values())
     groups = sum(leftovers["groups"].values())
-    unsynced = sum(client.final_synced is None for client in clients)
+    verdict = {"lost": m["not stored"] + m["missing"], "doubled": m["two rows"] + len(m["seen twice"]),
+               "unplanned closes": sum(len(times) for times in closes["unplanned"].values()),
+               "ghosts": ghosts_redis + ghosts_welcome, "group members": groups,
+               "ERROR lines": sum(n for n, _ in logs.values()),
+               "clients without a final sync": sum(client.final_synced is None for client in clients),
+               "frames outside the protocol": bad_frames}
+
+    def listed(counter) -> str:
+        return ", ".join(f"{key} x{n}" for key, n in counter.most_common()) or "0"
 
     table = [
         ("sockets opened", sum(client.sockets_opened for client in clients)),
-        ("messages sent (distinct client_ids)", len(sent)),
-        ("acknowledged", len(acked)),
-        ("  not acknowledged at the end", len(sent) - len(acked)),
-        ("  stored, never acknowledged", sum(1 for cid in sent if cid in by_client_id and cid not in acked)),
-        ("lost", f"{len(not_stored) + missing}  (acknowledged, not stored: {len(not_stored)}; "
-                 f"missing from a client's view: {missing})"),
-        ("doubled", f"{doubled_db + len(doubled_seen)}  (two rows for one client_id: {doubled_db}; "
-                    f"seen by clients: {len(doubled_seen)})"),
-        *[(f"    {text}", "") for text in doubled_seen[:3]],
-        ("unplanned closes (outside any fault)", sum(unplanned.values())),
-        *[(f"    {code}, {role} client", n) for (code, role), n in unplanned.most_common()],
-        ("closes during planned faults", sum(during.values())),
-        *[(f"    {code}", n) for code, n in during.most_common()],
-        ("closes the clients caused", ", ".join(f"{k} x{n}" for k, n in sorted(caused.items())) or 0),
-        ("error frames received", ", ".join(f"{k} x{n}" for k, n in errors.most_common()) or 0),
-        ("ghost presence entries", f"{len(ghosts_redis) + ghosts_welcome}  (live presence:* members: "
-                                   f"{len(ghosts_redis)} of {leftovers['presence_all']}; online in a fresh "
-                                   f"welcome: {ghosts_welcome})"),
-        *[(f"    {room}", ", ".join(names)) for room, names in leftovers["welcome"].items()],
+        ("messages sent (distinct client_ids)", m["sent"]),
+        ("acknowledged", m["acked"]),
+        ("  not acknowledged at the end", m["sent"] - m["acked"]),
+        ("  stored, never acknowledged", m["stored, never acknowledged"]),
+        ("lost", f"{verdict['lost']}  (acknowledged, not stored: {m['not stored']}; "
+                 f"missing from a client's view: {m['missing']})"),
+        ("doubled", f"{verdict['doubled']}  (two rows for one client_id: {m['two rows']}; "
+                    f"seen by clients: {len(m['seen twice'])})"),
+        *[(f"    {text}", "") for text in m["seen twice"][:3]],
+        ("unplanned closes (outside any fault)", verdict["unplanned closes"]),
+        *[(f"    {kind}", f"{len(times)}  (t = {', '.join(f'{t:.1f}' for t in sorted(times)[:8])}"
+                         f"{' ...' if len(times) > 8 else ''})") for kind, times in closes["unplanned"].items()],
+        ("closes during planned faults", sum(closes["fault"].values())),
+        *[(f"    {code}", n) for code, n in closes["fault"].most_common()],
+        ("closes the clients caused", listed(closes["self"])),
+        ("error frames received", listed(errors)),
+        ("frames outside the protocol", bad_frames),
+        ("ghost presence entries", f"{verdict['ghosts']}  (live presence:* members: {ghosts_redis} of "
+                                   f"{leftovers['presence_all']}; online in a fresh welcome: {ghosts_welcome})"),
+        *[(f"    {room}", ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else ""))
+          for room, names in leftovers["welcome"].items()],
         ("group members left", "skipped (pubsub)" if run.options.layer != "redis" else
-         f"{groups}  ({len(leftovers['groups'])} layer instances)" if groups else 0),
-        ("ERROR/Traceback lines in server logs", sum(n for n, _ in log_lines.values())),
+         f"{groups}  (channels of {len(leftovers['groups'])} layer instances)" if groups else 0),
+        ("ERROR/Traceback lines in server logs", verdict["ERROR lines"]),
     ]
-    for name, (n, distinct) in log_lines.items():
-        table.append((f"    {name} ({n} lines)", ""))
+    for name, (n, distinct) in logs.items():
+        table.append((f"    {name}: {n} lines, {len(distinct)} distinct problems", ""))
         table += [(f"      {text[:160]}", "") for text in distinct[:3]]
-    table.append(("clients without a final sync", unsynced))
-    verdict = {"lost": len(not_stored) + missing, "doubled": doubled_db + len(doubled_seen),
-               "unplanned closes": sum(unplanned.values()), "ghosts": len(ghosts_redis) + ghosts_welcome,
-               "group members": groups, "ERROR lines": sum(n for n, _ in log_lines.values()),
-               "clients without a final sync": unsynced}
+    table.append(("clients without a final sync", verdict["clients without a final sync"]))
     return table, verdict
 
 

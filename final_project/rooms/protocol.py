@@ -40,7 +40,7 @@ class StrictCharField(forms.CharField):
     def to_python(self, value):
         if value is not None and not isinstance(value, str):
             raise ValidationError("must be a string", code="invalid")
-        if value is not None and not is_unicode_text(value):
+        if isinstance(value, str) and not is_unicode_text(value):
             raise ValidationError("must be Unicode text (a lone surrogate such as \\ud800 is not)", code="invalid")
         return super().to_python(value)
 
