@@ -24,12 +24,13 @@ def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "pubsub"])
 def layer(request, settings):
-    """Run the test on the in-memory layer and presence, then on Redis: msgpack must accept every event."""
+    """Run the test on the in-memory layer and presence, then on each Redis layer: msgpack must accept
+    every event."""
     settings.CHAT_RATE_LIMIT = (10, 10.0)
     url = ""
-    if request.param == "redis":
+    if request.param != "memory":
         url = request.getfixturevalue("redis_url")
         redis.Redis.from_url(url).flushdb()
     use_layer(settings, request.param, url)

@@ -49,6 +49,8 @@ async def stays_away(username: str, room: str, seconds: float, why: str) -> None
 
 async def in_group(group: str, channel: str) -> bool:
     layer = get_channel_layer()
+    if hasattr(layer, "_get_group_channel_name"):  # pub/sub: {group's Redis channel: {channel, ...}} per loop
+        return channel in layer.groups.get(layer._get_group_channel_name(group), set())
     if hasattr(layer, "groups"):  # the in-memory layer: {group: {channel: joined_at}}
         return channel in layer.groups.get(group, {})
     client = redis.asyncio.Redis.from_url(layer.hosts[0]["address"])

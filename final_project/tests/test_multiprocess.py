@@ -11,11 +11,12 @@ from .live import Client, log_in, prepare_database
 PRESENCE_TTL = 1.5  # pytest.ini's course_server_env gives the servers this expiry
 
 
-@pytest.fixture(scope="module")
-def redis_env(redis_url, tmp_path_factory):
-    # Database 1 of the test Redis: the communicator tests flush database 0.
-    env = prepare_database(tmp_path_factory.mktemp("redis-db") / "db.sqlite3")
-    return {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1", "CHANNEL_LAYER": "redis"}
+@pytest.fixture(scope="module", params=[("redis", 1), ("pubsub", 4)], ids=["redis", "pubsub"])
+def redis_env(request, redis_url, tmp_path_factory):
+    # A database of the test Redis of its own per layer: the communicator tests flush database 0.
+    layer, database = request.param
+    env = prepare_database(tmp_path_factory.mktemp(f"{layer}-db") / "db.sqlite3")
+    return {**env, "REDIS_URL": f"{redis_url.rsplit('/', 1)[0]}/{database}", "CHANNEL_LAYER": layer}
 
 
 @pytest.fixture(scope="module")
