@@ -7,6 +7,10 @@ def memory_layer() -> dict:
 
 
 # --8<-- [start:redis_layer]
+# Seconds redis-py waits for a reply: longer than the 5 s RedisChannelLayer blocks in BZPOPMIN.
+REDIS_SOCKET_TIMEOUT = 10
+
+
 def redis_layer(url: str, *, pool_size: int, capacity: int, expiry: int, group_expiry: int) -> dict:
     """RedisChannelLayer on the Redis at `url`, with a connection pool of `pool_size` per process."""
     # --8<-- [end:redis_layer]
@@ -15,7 +19,7 @@ def redis_layer(url: str, *, pool_size: int, capacity: int, expiry: int, group_e
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             # A dict host: "address" is the URL, every other key goes to redis-py's ConnectionPool.
-            "hosts": [{"address": url, "max_connections": pool_size}],
+            "hosts": [{"address": url, "max_connections": pool_size, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
             "capacity": capacity,
             "expiry": expiry,
             "group_expiry": group_expiry,

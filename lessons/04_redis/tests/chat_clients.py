@@ -132,8 +132,8 @@ async def leave(*communicators: WebsocketCommunicator) -> None:
     await asyncio.wait(futures, timeout=scaled(QUIET))
     for future in futures:
         if not future.done():
-            # Not a check of this lesson's tasks: with redis-py's default socket_timeout, a consumer blocked in
-            # the layer's BZPOPMIN may take seconds to stop. Stop it as daphne does after its grace period.
+            # Not a check of this lesson's tasks (a consumer still in a layer call, say to a Redis that has just
+            # stopped): stop it as daphne does once its grace period is over.
             future.cancel()
             await asyncio.wait([future], timeout=scaled(ARRIVES))
         elif not future.cancelled() and future.exception() is not None:
