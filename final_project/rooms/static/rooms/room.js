@@ -229,6 +229,7 @@
       why.className = "why";
       why.textContent = `Not sent: ${frame.detail}`;
       item.li.append(why);
+      list.scrollTop = list.scrollHeight;  // the writer's own message: keep its verdict in view
       return;
     }
     if (item) {  // rate_limited or not_stored: send it again later, same client_id
