@@ -22,7 +22,7 @@ on the same port; 70%: one daphne process is SIGKILLed and started again on the 
 window runs from its start to 5 s after the server is back.
 
 At the end every client stops sending and gets what it sent acknowledged; then each syncs a last time
-from its gapless point and closes cleanly. After PRESENCE_TTL + 3 s it counts:
+from its gapless point and closes cleanly. After PRESENCE_TTL + 3 s (or --wait) it counts:
   sockets opened, messages sent (distinct client_ids), acknowledged;
   lost: acknowledged but not in the database, or acknowledged (before the final syncs), newer than the
     client's first welcome, in its room, and yet never shown to it (live or replayed) by its final sync;
@@ -554,8 +554,8 @@ async def drive(run: Run) -> dict:
     _, stuck = await asyncio.wait(tasks, timeout=10)
     for task in stuck:
         task.cancel()
-    run.say(f"everyone left; waiting PRESENCE_TTL + 3 s = {PRESENCE_TTL + 3:g} s")
-    await asyncio.sleep(PRESENCE_TTL + 3)
+    run.say(f"everyone left; waiting {run.options.wait:g} s")
+    await asyncio.sleep(run.options.wait)
     leftovers = redis_leftovers(run)
     leftovers["welcome"] = await observe_online(run)
     return leftovers
@@ -583,12 +583,15 @@ def redis_leftovers(run: Run) -> dict:
             members = client.zrange(key, 0, -1, withscores=True)
             presence_all += len(members)
             presence_live += [f"{key} {member}" for member, deadline in members if deadline > now]
+    newest_add = 0.0
     if run.options.layer == "redis":
         for key in client.scan_iter("asgi:group:*"):
-            for channel in client.zrange(key, 0, -1):
+            for channel, added in client.zrange(key, 0, -1, withscores=True):
                 groups[channel.split("!")[0]] += 1  # by the layer instance (one per process) that made it
+                newest_add = max(newest_add, added)
     client.close()
-    return {"presence_live": presence_live, "presence_all": presence_all, "groups": groups}
+    return {"presence_live": presence_live, "presence_all": presence_all, "groups": groups,
+            "newest group add": now - newest_add}
 
 
 PROBLEM = re.compile(r"\bERROR\b|Traceback")  # the log level ERROR (not "..._ERROR" in a traceback's code)
@@ -673,7 +676,7 @@ def close_figures(run: Run) -> dict[str, collections.Counter]:
         kinds[classify(close, run.windows)].append(close)
     unplanned = collections.defaultdict(list)
     for close in kinds["unplanned"]:
-        unplanned[f"{close.code}, {'idle' if close.idle else 'active'} client"].append(run.clock.at(close.at))
+        unplanned[f"{close.code}, {'idle' if close.idle else 'sending'} client"].append(run.clock.at(close.at))
     return {"unplanned": unplanned,
             "fault": collections.Counter(close.code for close in kinds["fault"]),
             "self": collections.Counter(f"{close.cause}: {close.code}" for close in kinds["self"])}
@@ -723,7 +726,8 @@ def count(run: Run, database: Path, leftovers: dict) -> tuple[list[tuple[str, ob
         *[(f"    {room}", ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else ""))
           for room, names in leftovers["welcome"].items()],
         ("group members left", "skipped (pubsub)" if run.options.layer != "redis" else
-         f"{groups}  (channels of {len(leftovers['groups'])} layer instances)" if groups else 0),
+         f"{groups}  (channels of {len(leftovers['groups'])} layer instances; the newest added "
+         f"{leftovers['newest group add']:.0f} s ago)" if groups else 0),
         ("ERROR/Traceback lines in server logs", verdict["ERROR lines"]),
     ]
     for name, (n, distinct) in logs.items():
@@ -750,8 +754,13 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--users", type=int, help="default: a quarter of the sockets (users have several tabs)")
     parser.add_argument("--pace", type=float, default=8.0, help="mean seconds between an active client's messages")
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--wait", type=float, default=PRESENCE_TTL + 3,
+                        help="seconds between everyone leaving and the count of leftovers (default: PRESENCE_TTL + 3)")
     options = parser.parse_args()
     options.users = options.users or max(2, math.ceil(options.sockets / 4))
+    if QUIET[0] * options.seconds < 6.5:
+        print(f"Note: with --seconds {options.seconds:g} the quiet start lasts less than 6.5 s (the layer's 5 s "
+              "blocking read and a margin): idle sockets closed by it may go unseen.")
     return options
 
 
