@@ -198,6 +198,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         interval = settings.PRESENCE_TTL / 3
         while True:
             await asyncio.sleep(interval)
+            # leave_room() cancels this task, but a cancellation that lands while a Redis read times out
+            # can come back as a Redis error (caught below) and be lost: stop on the socket's own word too.
+            if not self.joined:
+                return
             try:
                 version = await self.presence.refresh(self.room.slug, self.username, self.channel_name)
                 for group in self.joined:

@@ -86,6 +86,29 @@ async def channels_in_presence(room: str, username: str) -> set[str]:
     return {entry.split(" ", 1)[0] for entry in entries if entry.split(" ", 1)[1] == username}
 
 
+async def test_a_heartbeat_whose_cancellation_is_lost_still_stops_when_its_socket_leaves(settings, monkeypatch,
+                                                                                         general, ada, bob):
+    settings.PRESENCE_TTL = 0.3  # a heartbeat every 0.1 s
+    store = get_presence()
+    refresh = type(store).refresh
+
+    async def cancellation_becomes_a_redis_error(self, *args):
+        # What a Redis client may do when a cancellation meets its own read timeout: raise its own error.
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            raise redis.exceptions.ConnectionError("Connection closed by server.") from None
+        return await refresh(self, *args)
+    monkeypatch.setattr(type(store), "refresh", cancellation_becomes_a_redis_error)
+    alice, bobs = await join("general", ada), await join("general", bob)
+    await asyncio.sleep(0.12)  # bob's heartbeat is inside a refresh most of the time
+    await bobs.disconnect()
+    await stays_away("bob", "general", QUIET_WAIT + scaled(0.4),
+                     "bob came back online after his socket closed: his heartbeat lost its cancellation (a Redis "
+                     "error came instead) and kept refreshing. Let the heartbeat stop once its socket has left.")
+    await alice.disconnect()
+
+
 async def test_a_crashed_consumer_that_cannot_clean_up_expires_within_the_ttl(settings, monkeypatch, general, ada, bob):
     settings.PRESENCE_TTL = scaled(0.9)
     alice, bobs = await join("general", ada), await join("general", bob)
