@@ -157,6 +157,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)-8s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"rooms": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "filters": {"broker_outage": {"()": "chat_site.logfilters.BrokerOutageAsWarning"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"},
+                 "outage": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["broker_outage"]}},
+    "loggers": {"rooms": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                # Redis away: the chat closes sockets with 4503 and says so; the layer's own reports of it
+                # are warnings too (chat_site/logfilters.py). Its other errors stay errors.
+                "channels_redis": {"handlers": ["outage"], "level": "INFO", "propagate": False}},
 }

@@ -101,3 +101,33 @@ async def test_a_crowd_leaving_during_presence_broadcasts_logs_no_error(layer_se
         for client in crowd:  # gone at once, no close handshake: broadcasts still go to their consumers
             client.socket.transport.abort()
         await watcher.presence_becomes(["ada"], timeout=scaled(10))
+
+
+@pytest.fixture
+def pubsub_server_with_own_redis(start_daphne, redis_server_binary, tmp_path_factory):
+    """A daphne process on the pub/sub layer, over a Redis of its own that the test may stop."""
+    from coursekit import servers
+
+    with servers.RedisServer(redis_server_binary) as redis_server:
+        env = prepare_database(tmp_path_factory.mktemp("outage-db") / "db.sqlite3")
+        yield start_daphne(env={**env, "REDIS_URL": redis_server.url, "CHANNEL_LAYER": "pubsub"}), redis_server
+
+
+async def test_a_redis_restart_under_the_pubsub_layer_is_logged_as_warnings_and_the_chat_carries_on(
+        pubsub_server_with_own_redis):
+    server, redis_server = pubsub_server_with_own_redis
+    cookie = await log_in(server.http_url, "ada")
+    async with Client(server, cookie) as client:
+        offset = server.log_size()
+        await asyncio.to_thread(redis_server.stop)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + scaled(10)
+        # The layer's reader notices within about a second, and says so in the log.
+        while "Unexpected exception in receive task" not in server.log_since(offset) and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.to_thread(redis_server.start)
+        assert "WARNING" in server.log_since(offset), "the outage was not reported in the server's log"
+        await client.send({"type": "typing"})  # the socket is still open
+    async with Client(server, cookie) as again:  # Redis is back: a new socket chats
+        await again.send({"type": "message", "text": "after the restart", "client_id": uuid.uuid4().hex})
+        assert (await again.next("message", timeout=scaled(10)))["text"] == "after the restart"
