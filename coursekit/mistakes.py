@@ -118,14 +118,24 @@ def pin(mistake: Mistake, test: TestResult) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+USAGE = "usage: python -m coursekit.mistakes [--pin] [NN|final] [ID ...]   (NN: a lesson number, e.g. 01)"
+
+
 def main(argv: list[str]) -> int:
+    if {"-h", "--help"} & set(argv):
+        print(USAGE)
+        return 0
     pinning = "--pin" in argv
     argv = [arg for arg in argv if arg != "--pin"]
     course = manifest.load()
     wanted = argv[0] if argv else None
     folders = all_folders(course)
     if wanted:
-        folders = [course.lesson(wanted).folder] if wanted != "final" else [course.root / "final_project"]
+        try:
+            folders = [course.lesson(wanted).folder] if wanted != "final" else [course.root / "final_project"]
+        except KeyError as unknown:
+            print(f"{unknown.args[0]}\n{USAGE}", file=sys.stderr)
+            return 2
     ids = set(argv[1:])
     status = 0
     for folder in folders:
