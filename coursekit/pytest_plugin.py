@@ -7,14 +7,18 @@ strict rules by naming itself in its pytest.ini: `course_lesson = 01`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
+import html
 import inspect
 import json
 import os
 import re
 import signal
 import threading
+import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -312,6 +316,99 @@ def page_details(item: pytest.Item, page) -> str:
     except Exception as problem:  # a crashed page cannot be photographed; say so and go on
         details += f"\n(No screenshot: {type(problem).__name__}.)"
     return details
+
+
+# --- the site's pictures ("What you will build"), taken only when asked --------------------------
+
+SCENE_WIDTH = 1280  # the wide picture: one page, or two side by side
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
+SCENE_GAP, PHONE_GAP = 16, 8
+FRAME = 2  # a window's side borders
+SCENE_HTML = """<!doctype html><meta charset="utf-8"><style>
+body {{ margin: 0; }}
+#scene {{ display: flex; flex-direction: {direction}; gap: {gap}px; padding: {gap}px; background: #e6e8ec;
+          width: max-content; font: 13px/1 system-ui, sans-serif; }}
+figure {{ margin: 0; border: 1px solid #b9bdc6; border-radius: 8px; overflow: hidden; background: #fff;
+          box-sizing: border-box; }}
+figcaption {{ padding: 7px 12px; background: #f4f5f7; border-bottom: 1px solid #d0d3da; color: #333;
+              white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+img {{ display: block; }}
+</style><div id="scene">{figures}</div>"""
+
+
+def site_screenshot(name: str, *pages, labels: tuple[str, ...] = (), height: int = 720,
+                    phone_height: int = 0) -> None:
+    """The site's picture of `pages`, as a reader sees them: `name`.png (taken on a 1280 px screen; two pages
+    side by side) and `name`-390.png (a phone; two pages one above the other, and none if a page is wider than
+    the phone), each page framed under its label (by default its title and path).
+
+    Written only when $COURSE_SCREENSHOTS names a folder (`make screenshots`): a test run writes nothing.
+    Each page is cropped to its content and to `height` px (`phone_height` on the phone: by default a screen
+    shared by the pages); the pages are left as they were.
+    """
+    folder = os.environ.get("COURSE_SCREENSHOTS")
+    if not folder:
+        return
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = labels or tuple(f"{page.title()}  ·  {urlsplit(page.url).path}" for page in pages)
+    count = len(pages)
+    variants = (  # name suffix, each page's width and height, how the pages stand, the gap around them
+        ("", (SCENE_WIDTH - SCENE_GAP * (count + 1)) // count - FRAME, height, "row", SCENE_GAP),
+        ("-390", PHONE_WIDTH - 2 * PHONE_GAP - FRAME, phone_height or PHONE_HEIGHT // count, "column", PHONE_GAP),
+    )
+    for suffix, width, tall, direction, gap in variants:
+        path = folder / f"{name}{suffix}.png"
+        shots = [page_shot(page, width, tall) for page in pages]
+        if None in shots:  # wider than the screen: a reader would scroll sideways, so no picture
+            path.unlink(missing_ok=True)
+            warnings.warn(f"No {path.name}: the page is wider than {width} px.", stacklevel=2)
+            continue
+        path.write_bytes(scene(pages[0], shots, labels, direction, gap))  # Chromium's PNGs are small already
+
+
+def page_shot(page, width: int, height: int) -> bytes | None:
+    """`page` at `width` px, from the top to the end of its content (at most `height` px), cropped to its
+    content and a margin; None if the page is wider than `width`."""
+    before = page.viewport_size
+    page.set_viewport_size({"width": width, "height": max(height, 200)})
+    try:
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        if page.evaluate("() => document.documentElement.scrollWidth") > width:
+            return None
+        margin = 24
+        # The page's blocks; the picture ends below the last one that fits whole (unless that cuts half of it).
+        left, right, bottom = page.evaluate("""(limit) => {
+            const boxes = [...document.body.children].filter((element) => element.tagName !== "SCRIPT")
+                .map((element) => element.getBoundingClientRect()).filter((box) => box.width && box.height);
+            const last = Math.max(...boxes.map((box) => box.bottom));
+            const end = Math.max(0, ...boxes.filter((box) => box.bottom <= limit).map((box) => box.bottom));
+            return [Math.min(...boxes.map((box) => box.left)), Math.max(...boxes.map((box) => box.right)),
+                    last <= limit || end >= limit / 2 ? end : limit];
+        }""", height - margin)
+        left, right = max(0, int(left) - margin), min(width, int(right) + margin)
+        clip = {"x": left, "y": 0, "width": right - left, "height": min(height, int(bottom) + margin)}
+        return page.screenshot(clip=clip, animations="disabled", caret="hide")
+    finally:
+        page.set_viewport_size(before)
+
+
+def scene(page, shots: list[bytes], labels: tuple[str, ...], direction: str, gap: int) -> bytes:
+    """The shots framed as browser windows under their labels, on one picture (drawn by the browser itself)."""
+    figures = "".join(f'<figure style="width: {png_width(shot) + FRAME}px">'
+                      f'<figcaption>{html.escape(label)}</figcaption>'
+                      f'<img src="data:image/png;base64,{base64.b64encode(shot).decode()}"></figure>'
+                      for shot, label in zip(shots, labels))
+    canvas = page.context.browser.new_page(viewport={"width": SCENE_WIDTH, "height": 400})
+    try:
+        canvas.set_content(SCENE_HTML.format(direction=direction, gap=gap, figures=figures))
+        return canvas.locator("#scene").screenshot()
+    finally:
+        canvas.close()
+
+
+def png_width(data: bytes) -> int:
+    return int.from_bytes(data[16:20], "big")  # the first chunk, IHDR, starts with the width
 
 
 # --- a blocked event loop, in the test process or in a daphne child ---------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from coursekit.pytest_plugin import site_screenshot
 from coursekit.timing import scaled
 
 from .live import PASSWORD
@@ -141,6 +142,8 @@ def test_two_users_chat_see_presence_and_typing_and_survive_a_dropped_socket(bro
         dave.type("#text", "typing again")
         expect(typing).to_have_text("dave is typing…")
         page.screenshot(path=artifacts(request) / "room_two_users_carol.png")
+        windows = ("carol  ·  /rooms/lounge/", "dave, in another browser  ·  /rooms/lounge/")
+        site_screenshot("final-chat", page, dave, labels=windows)  # the site's picture, under `make screenshots` only
         dave.fill("#text", "")
 
         # Dave's socket drops and the network stays away while carol writes three messages.

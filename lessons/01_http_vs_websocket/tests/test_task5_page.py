@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from coursekit.pytest_plugin import site_screenshot
 from coursekit.timing import scaled
 
 pytestmark = pytest.mark.task(5)
@@ -127,3 +128,4 @@ def test_the_page_shows_both_clocks_ticking(daphne_server, page):
     if not polled or problem:
         pytest.fail(f"The polling clock showed no time within {seconds:.0f} s. The page says: {problem or 'nothing'}",
                     pytrace=False)
+    site_screenshot("lesson-01", page)  # the site's picture, under `make screenshots` only

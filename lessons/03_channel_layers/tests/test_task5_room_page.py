@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from coursekit.pytest_plugin import site_screenshot
+
 from .deadlines import ARRIVE, PAGE_LOAD
 
 pytestmark = pytest.mark.task(5)
@@ -103,6 +105,8 @@ def test_two_pages_in_one_room_chat_and_another_room_sees_nothing(daphne_server,
     expect_line(eve, "eve here", "Eve's page", sender=eve)
     leaked = [line for line in log_lines(eve) if "hello from ada" in line or "hi ada" in line]
     assert not leaked, f"A page in another room got messages of the first room: {leaked}"
+    tabs = (f"Tab 1  ·  /rooms/{room}/", f"Tab 2  ·  /rooms/{room}/")
+    site_screenshot("lesson-03", ada, bob, labels=tabs, phone_height=480)  # under `make screenshots` only
     bob.close()
     eve.close()
 
