@@ -1,4 +1,8 @@
-"""Read a lesson's hints.md: `## General`, then one `## Task N: ...` section per task."""
+"""Read a lesson's hints.md: `## General`, then one `## Task N: ...` section per task.
+
+The site shows each task's hints on the lesson page by including a section of hints.md
+(`<!-- --8<-- [start:task1] -->` ... `<!-- --8<-- [end:task1] -->`, pymdownx.snippets); those marker
+lines are for the site only and never part of a hint."""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ from pathlib import Path
 
 _HEADING = re.compile(r"^## (?P<title>.+?)\s*$", re.MULTILINE)
 _TASK = re.compile(r"^Task (?P<id>\d+)\b")
+_SITE_MARKER = re.compile(r"^.*-{1,}8<-{1,}[ \t]+\[[ \t]*(?:start|end)[ \t]*:[^\]]*\].*(?:\n|$)", re.MULTILINE)
 
 
 def sections(hints_file: Path) -> dict[str, str]:
     """Heading -> text. Task sections are keyed "1", "2", ...; the general one "general"."""
-    text = hints_file.read_text(encoding="utf-8")
+    text = _SITE_MARKER.sub("", hints_file.read_text(encoding="utf-8"))
     found = {}
     headings = list(_HEADING.finditer(text))
     for index, heading in enumerate(headings):

@@ -1,5 +1,8 @@
-"""A new Announcement, saved anywhere in this process (the admin, a view, the shell of a running
-server), is pushed to its room."""
+"""A new Announcement saved by the server's own process (the admin, a view) is pushed to its room.
+
+A save from another process, such as `manage.py shell` next to the running server, is not: that
+process has its own in-memory layer, with none of the server's sockets in it (lesson 04's Redis
+layer is what connects processes)."""
 
 from django.db import transaction
 from django.db.models.signals import post_save
