@@ -16,6 +16,7 @@ help:
 	@echo "make test                 run every check of the course (tests, notebooks, site)"
 	@echo "make run                  serve the final chat on http://127.0.0.1:8000"
 	@echo "make docs                 serve the site on http://127.0.0.1:8008"
+	@echo "make screenshots          retake the site's pictures (docs/img/) with the browser tests"
 	@echo "make start LESSON=01      copy a lesson into workspace/ with its tasks to do"
 	@echo "make check LESSON=01      the checker's verdict on your copy, task by task"
 	@echo "make hint LESSON=01       the next hint"
@@ -51,11 +52,14 @@ test: provision
 	(cd $(CHAT) && ../$(BIN)/python -m pytest) || status=$$?; \
 	exit $$status
 
+# The site while you write it; it executes the notebooks on every rebuild. With
+# COURSE_REUSE_NOTEBOOK_OUTPUTS=1 it shows the outputs of the notebooks' last passing test run instead.
 docs: $(STAMP)
 	$(BIN)/mkdocs serve -a 127.0.0.1:8008
 
+# The site as published: the build executes every notebook itself, whatever the tests ran last.
 docs-build: $(STAMP)
-	$(BIN)/mkdocs build --strict
+	COURSE_REUSE_NOTEBOOK_OUTPUTS= $(BIN)/mkdocs build --strict
 
 list: $(STAMP)
 	$(BIN)/course list
@@ -76,13 +80,29 @@ bench: $(STAMP)
 	$(BIN)/python -m coursekit.bench
 	cd $(CHAT) && ../$(BIN)/python bench.py
 
+# The site's "What you will build" pictures, docs/img/*.png: taken by the browser tests that drive those pages,
+# on the solutions. Only with COURSE_SCREENSHOTS set does a test write a picture.
+.PHONY: screenshots
+SHOOT = COURSE_SCREENSHOTS=$(CURDIR)/docs/img $(CURDIR)/$(BIN)/python -m pytest -q -p no:cacheprovider
+screenshots: provision
+	cd lessons/01_http_vs_websocket && $(SHOOT) tests/test_task5_page.py::test_the_page_shows_both_clocks_ticking
+	cd lessons/02_consumers && $(SHOOT) \
+	    tests/test_task5_page.py::test_the_page_shows_a_stranger_refused_then_a_member_greeted
+	cd lessons/03_channel_layers && $(SHOOT) \
+	    tests/test_task5_room_page.py::test_two_pages_in_one_room_chat_and_another_room_sees_nothing
+	cd lessons/04_redis && $(SHOOT) \
+	    tests/test_task2_two_pages.py::test_two_pages_on_two_processes_sharing_redis_show_each_others_messages
+	cd $(CHAT) && $(SHOOT) \
+	    tests/test_browser.py::test_two_users_chat_see_presence_and_typing_and_survive_a_dropped_socket
+	@ls -l docs/img/*.png
+
 # Re-pin constraints.txt to what is installed now (after a deliberate upgrade, and a green make test).
 lock: $(STAMP)
 	{ head -3 constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v '^channels-step-by-step\|^pip=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) site test-artifacts lessons/*/test-artifacts $(CHAT)/test-artifacts $(CHAT)/db.sqlite3
+	rm -rf $(VENV) site build/executed-notebooks test-artifacts lessons/*/test-artifacts $(CHAT)/test-artifacts $(CHAT)/db.sqlite3
 
 # Lesson 04: Redis (the tests' own resolution when REDIS_URL is unset) and two daphne processes
 # sharing it, on http://127.0.0.1:8001 and http://127.0.0.1:8002. Ctrl-C stops them all.

@@ -31,8 +31,10 @@ pytestmark = pytest.mark.xdist_group("site")
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
+    # The notebooks ran once already, in this suite (coursekit.notebook_outputs kept their outputs): reuse them.
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "COURSE_REUSE_NOTEBOOK_OUTPUTS": "1"})
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
     return out
 
@@ -510,3 +512,26 @@ def test_every_internal_link_and_anchor_on_the_site_resolves(site):
                 problems.append(f"{html.relative_to(site)}: href=\"{href}\": no element with id "
                                 f"\"{unquote(link.fragment)}\" on {target.relative_to(site)}")
     assert not problems, "Broken links on the site:\n" + "\n".join(sorted(set(problems)))
+
+
+def test_no_page_loads_anything_from_another_host(site):
+    """The site reads the same offline: no script, stylesheet or font comes from a CDN."""
+    for html_file in site.rglob("*.html"):
+        html = html_file.read_text(encoding="utf-8")
+        for tag, attr in (("script", "src"), ("link", "href")):
+            for element in re.findall(rf"<{tag}\b[^>]*>", html):
+                if tag == "link" and not re.search(r'rel="(stylesheet|preload|preconnect|modulepreload)"', element):
+                    continue
+                url = re.search(rf'{attr}="([^"]+)"', element)
+                assert not (url and re.match(r"(https?:)?//", url.group(1))), (
+                    f"{html_file.relative_to(site)} loads {url.group(1)}: serve it from the site (docs/assets/)")
+
+
+def test_pages_with_a_diagram_load_mermaid_from_the_site_before_the_theme(site):
+    pages = [page for page in site.rglob("index.html") if 'class="mermaid"' in page.read_text(encoding="utf-8")]
+    assert pages, "no page has a diagram"
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        local, bundle = html.find("assets/javascripts/mermaid-"), html.find("assets/javascripts/bundle.")
+        assert 0 <= local < bundle, (f"{page.relative_to(site)}: mermaid is not loaded from the site before the "
+                                     "theme's bundle, so the theme fetches it from a CDN (no diagrams offline)")
