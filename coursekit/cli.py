@@ -14,7 +14,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from . import hints, manifest, starter
+from . import checksums, hints, manifest, release, starter
+from . import grade as grading
 from .manifest import Course, Lesson
 from .results import results_v3
 from .runner import RunResult, run_tests
@@ -34,7 +35,7 @@ def cmd_list(course: Course, args: argparse.Namespace) -> int:
     for lesson in course.lessons:
         done = sum(state.is_finished(lesson.id, task.id) for task in lesson.tasks)
         marker = "▶" if lesson.id == state.current else " "
-        started = "" if course.workspace_copy(lesson).exists() else "  (not started)"
+        started = "" if release.learner_folder(course, lesson).exists() else "  (not started)"
         say(f"{marker} {lesson.id}  {lesson.title}  [{done}/{len(lesson.tasks)} tasks]{started}")
         if lesson.id == (state.current or course.lessons[0].id) or args.all:
             for task in lesson.tasks:
@@ -57,9 +58,13 @@ def files_to_edit(lesson: Lesson) -> dict[str, list[int]]:
 
 def cmd_start(course: Course, args: argparse.Namespace) -> int:
     lesson = course.lesson(args.lesson)
-    copy = course.workspace_copy(lesson)
+    copy = release.learner_folder(course, lesson)
     state = State.load(course.workspace)
-    if copy.exists():
+    if checksums.is_release(course.root):
+        say(f"Lesson {lesson.id}: {lesson.title}\nYour copy is {display(copy)}: edit it there. Still to write:")
+        for path, tasks in release.stubbed_files(lesson).items():
+            say(f"  {path:<40} task {', '.join(map(str, tasks))}")
+    elif copy.exists():
         say(f"Lesson {lesson.id} is already started in {display(copy)}; your work there is untouched.")
         say(f"To start it over: course reset {lesson.id}")
     else:
@@ -91,6 +96,10 @@ def move_to_trash(course: Course, path: Path) -> Path:
 def cmd_reset(course: Course, args: argparse.Namespace) -> int:
     lesson = course.lesson(args.lesson)
     copy = course.workspace_copy(lesson)
+    if checksums.is_release(course.root):
+        say("In a class repository the starter versions are in git: `git log` shows the first commit, and "
+            "`git checkout FIRST_COMMIT -- FILE` brings one back (commit your work first).")
+        return 2
     if args.file is None:
         if copy.exists():
             say(f"Your previous copy is kept in {display(move_to_trash(course, copy))}")
@@ -148,7 +157,7 @@ def is_copy_of(lesson: Lesson, folder: Path) -> bool:
 def checked_folder(course: Course, lesson: Lesson, args: argparse.Namespace) -> Path | None:
     if args.solution:
         return lesson.folder
-    folder = Path(args.path).resolve() if args.path else course.workspace_copy(lesson)
+    folder = Path(args.path).resolve() if args.path else release.learner_folder(course, lesson)
     if not folder.exists():
         say(f"Nothing to check yet: {display(folder)} does not exist. Run: course start {lesson.id}")
         return None
@@ -238,19 +247,32 @@ def check_and_report(course: Course, lesson: Lesson, folder: Path, tasks: tuple[
     return report(lesson, run, state, only=tasks, verdicts=verdicts)
 
 
+def write_results(results: dict, args: argparse.Namespace) -> int:
+    document = json.dumps(results, indent=2, ensure_ascii=False)
+    if args.output:
+        Path(args.output).write_text(document + "\n", encoding="utf-8")
+    else:
+        say(document)
+    return 0  # like Exercism's runners: the verdict is in the JSON
+
+
+def report_tampering(message: str, args: argparse.Namespace) -> int:
+    if args.json:
+        return write_results({"version": 3, "status": "error", "message": message, "tests": []}, args)
+    say(f"{FAIL} {message}")
+    return 2
+
+
 def cmd_check(course: Course, args: argparse.Namespace) -> int:
     lesson = course.lesson(args.lesson)
     folder = checked_folder(course, lesson, args)
     if folder is None:
         return 2
+    tampered = checksums.is_release(course.root) and not args.path and checksums.changes(course, lesson)
+    if tampered:
+        return report_tampering(checksums.tamper_message(tampered), args)
     if args.json:
-        run = run_tests(folder, tasks=tuple(args.task))
-        document = json.dumps(results_v3(run), indent=2, ensure_ascii=False)
-        if args.output:
-            Path(args.output).write_text(document + "\n", encoding="utf-8")
-        else:
-            say(document)
-        return 0  # like Exercism's runners: the verdict is in the JSON
+        return write_results(results_v3(run_tests(folder, tasks=tuple(args.task))), args)
     own_workspace = not (args.solution or args.path)
     state = State.load(course.workspace) if own_workspace else None
     return check_and_report(course, lesson, folder, tuple(args.task), state)
@@ -336,7 +358,7 @@ def cmd_watch(course: Course, args: argparse.Namespace) -> int:
         say("No lesson started yet. Run: course start 01")
         return 2
     lesson = course.lesson(wanted)
-    copy = course.workspace_copy(lesson)
+    copy = release.learner_folder(course, lesson)
     if not copy.exists():
         say(f"Run `course start {lesson.id}` first.")
         return 2
@@ -367,7 +389,7 @@ def next_lesson(course: Course, lesson: Lesson) -> Lesson | None:
 
 def cmd_run(course: Course, args: argparse.Namespace) -> int:
     lesson = course.lesson(args.lesson)
-    folder = lesson.folder if args.solution else course.workspace_copy(lesson)
+    folder = lesson.folder if args.solution else release.learner_folder(course, lesson)
     if not folder.exists():
         say(f"{display(folder)} does not exist. Run: course start {lesson.id}  (or add --solution)")
         return 2
@@ -444,6 +466,14 @@ def parser() -> argparse.ArgumentParser:
     reset.add_argument("lesson")
     reset.add_argument("file", nargs="?")
     reset.set_defaults(handler=cmd_reset)
+
+    handout = commands.add_parser("release", help="write the class repository (starters, tests, grading workflow) into DIR")
+    handout.add_argument("directory", metavar="DIR", help="a new or empty folder")
+    handout.set_defaults(handler=release.cmd_release)
+
+    grade = commands.add_parser("grade", help="grade a folder of student repositories: a CSV and HTML gradebook")
+    grading.add_arguments(grade)
+    grade.set_defaults(handler=grading.cmd_grade)
     return top
 
 
