@@ -10,12 +10,13 @@ LESSON ?= 01
 CHAT   := final_project
 
 .DEFAULT_GOAL := help
-.PHONY: help setup provision run test docs docs-build list start check hint watch bench lock clean
+.PHONY: help setup provision run test docs docs-teacher docs-build list start check hint watch bench lock clean
 
 help:
 	@echo "make test                 run every check of the course (tests, notebooks, site)"
 	@echo "make run                  serve the final chat on http://127.0.0.1:8000"
-	@echo "make docs                 serve the site on http://127.0.0.1:8008"
+	@echo "make docs                 serve the site on http://127.0.0.1:8008 (the public edition: no solutions)"
+	@echo "make docs-teacher         serve the teacher's edition, with the solutions, on http://127.0.0.1:8009"
 	@echo "make screenshots          retake the site's pictures (docs/img/) with the browser tests"
 	@echo "make start LESSON=01      copy a lesson into workspace/ with its tasks to do"
 	@echo "make check LESSON=01      the checker's verdict on your copy, task by task"
@@ -24,9 +25,11 @@ help:
 	@echo "make bench                timing figures (course check, the test suite, the chat under load)"
 	@echo "The course tool itself:   $(BIN)/course --help"
 
+# Everything: the core a learner and a grader need, and the extras for the site, the notebooks and the
+# course's own development (pyproject.toml). A learner's light install is `pip install -c constraints.txt -e .`
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[docs,notebooks,dev]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -54,12 +57,18 @@ test: provision
 
 # The site while you write it; it executes the notebooks on every rebuild. With
 # COURSE_REUSE_NOTEBOOK_OUTPUTS=1 it shows the outputs of the notebooks' last passing test run instead.
+# Two editions from the same sources (coursekit/mkdocs_solutions.py): COURSE_SITE=public, the default and
+# what is published, shows no solution; COURSE_SITE=teacher adds each lesson's folded Solutions.
 docs: $(STAMP)
 	$(BIN)/mkdocs serve -a 127.0.0.1:8008
 
-# The site as published: the build executes every notebook itself, whatever the tests ran last.
+docs-teacher: $(STAMP)
+	COURSE_SITE=teacher $(BIN)/mkdocs serve -a 127.0.0.1:8009
+
+# The site as published (the public edition, whatever COURSE_SITE says): the build executes every
+# notebook itself, whatever the tests ran last.
 docs-build: $(STAMP)
-	COURSE_REUSE_NOTEBOOK_OUTPUTS= $(BIN)/mkdocs build --strict
+	COURSE_SITE=public COURSE_REUSE_NOTEBOOK_OUTPUTS= $(BIN)/mkdocs build --strict
 
 list: $(STAMP)
 	$(BIN)/course list
@@ -96,13 +105,16 @@ screenshots: provision
 	    tests/test_browser.py::test_two_users_chat_see_presence_and_typing_and_survive_a_dropped_socket
 	@ls -l docs/img/*.png
 
-# Re-pin constraints.txt to what is installed now (after a deliberate upgrade, and a green make test).
+# Re-pin constraints.txt from pyproject.toml (core and every extra) with pip-tools. The versions already
+# pinned there are kept; only a new or changed requirement is resolved afresh. To move on deliberately (then
+# run make test): make lock LOCK_ARGS=--upgrade, or LOCK_ARGS="--upgrade-package django".
+LOCK_ARGS ?=
 lock: $(STAMP)
-	{ head -3 constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v '^channels-step-by-step\|^pip=='; } > constraints.txt.new
-	mv constraints.txt.new constraints.txt
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --all-extras --strip-extras \
+	    --no-emit-index-url --no-emit-find-links --output-file constraints.txt $(LOCK_ARGS) pyproject.toml
 
 clean:
-	rm -rf $(VENV) site build/executed-notebooks test-artifacts lessons/*/test-artifacts $(CHAT)/test-artifacts $(CHAT)/db.sqlite3
+	rm -rf $(VENV) site site-teacher build/executed-notebooks test-artifacts lessons/*/test-artifacts $(CHAT)/test-artifacts $(CHAT)/db.sqlite3
 
 # Lesson 04: Redis (the tests' own resolution when REDIS_URL is unset) and two daphne processes
 # sharing it, on http://127.0.0.1:8001 and http://127.0.0.1:8002. Ctrl-C stops them all.

@@ -32,9 +32,10 @@ pytestmark = pytest.mark.xdist_group("site")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     # The notebooks ran once already, in this suite (coursekit.notebook_outputs kept their outputs): reuse them.
+    # The teacher's edition: these tests check the folded solutions too (test_site_flavours checks the public one).
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)], cwd=ROOT,
                             capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "COURSE_REUSE_NOTEBOOK_OUTPUTS": "1"})
+                            env={**os.environ, "COURSE_REUSE_NOTEBOOK_OUTPUTS": "1", "COURSE_SITE": "teacher"})
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
     return out
 
