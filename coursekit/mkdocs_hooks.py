@@ -6,6 +6,7 @@
   notebook the tests have executed is rendered from that executed copy (see
   coursekit/notebook_outputs.py); mkdocs.yml's `execute_ignore` keeps mkdocs-jupyter from running
   it again. A notebook without a fresh copy is executed as usual.
+- Notebook cells tagged "solution" show their output but not their code on the public edition.
 """
 
 from __future__ import annotations
@@ -65,3 +66,26 @@ def on_pre_page(page, config, files):
     else:
         log.info("Notebook %s: no executed copy of this version, executing it", page.file.src_uri)
     return page
+
+
+# A notebook cell tagged "solution" writes out a lesson task's answer (to show the protocol at work). The
+# public edition of the site shows its output but not its code, like the lessons' folded solutions.
+WITHHELD_CELL = ('<div class="admonition info"><p class="admonition-title">This cell writes out a task\'s answer'
+                 '</p><p>Its code answers one of the lesson\'s tasks: the teacher\'s edition of the site shows it. '
+                 'What it prints, if anything, follows.</p></div>')
+
+
+def _edition(config) -> str:
+    return (config["mdx_configs"].get("coursekit.mkdocs_solutions", {}).get("edition") or "public").strip().lower()
+
+
+def on_page_content(html, page, config, files):
+    if not page.file.src_uri.endswith(".ipynb") or _edition(config) == "teacher" or "celltag_solution" not in html:
+        return html
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for cell in soup.select("div.celltag_solution"):
+        for code in cell.select("div.jp-Cell-inputWrapper"):
+            code.replace_with(BeautifulSoup(WITHHELD_CELL, "html.parser"))
+    return str(soup)

@@ -97,9 +97,12 @@ def test_the_public_site_shows_no_line_of_any_solution(public):
     assert "Hints for task 1" in lesson, "the hints must stay on the public site"
 
 
-# Not checked yet, and said in docs/instructor.md: notebook 01 writes out lesson 01's tasks 1 and 3 (its own
-# hello_asgi and accept_for) and notebook 04 lesson 03 task 4's `except ChannelFull:`, in both editions
-# (`leaks(public, notebooks=True)` lists them). Issue 11 stays open for it.
+def test_the_public_notebooks_show_no_line_of_any_solution(public):
+    """Notebook 01 writes out lesson 01's tasks 1 and 3 (hello_asgi, accept_for), notebook 04 lesson 03 task 4's
+    `except ChannelFull:`: cells tagged "solution", whose code only the teacher's edition shows."""
+    found = leaks(public, notebooks=True)
+    assert not found, ("the public notebooks show solutions (tag the cell \"solution\": its code is then kept for "
+                       "the teacher's edition):\n" + "\n".join(found))
 
 
 def test_the_teachers_site_shows_every_solution_line_in_a_fold(teacher):
