@@ -50,11 +50,6 @@ class Grade:
 
 # --- one student, one lesson -------------------------------------------------------------------
 
-def pristine_tests(course: Course, lesson: Lesson) -> Path:
-    """The folder whose tests/, pytest.ini and conftest.py are the graded ones."""
-    return lesson.folder
-
-
 def graded_files(folder: Path) -> dict[str, bytes]:
     found = {}
     for name in GRADED:
@@ -163,7 +158,7 @@ def grade_lesson(course: Course, lesson: Lesson, student: str, repository: Path,
                  points: dict[tuple[str, int], int]) -> list[Grade]:
     place = lesson.folder.relative_to(course.root)
     student_lesson = repository / place
-    pristine = pristine_tests(course, lesson)
+    pristine = lesson.folder  # the course's own tests/, pytest.ini and conftest.py: the graded ones
     if not student_lesson.is_dir():
         verdicts = {task.id: (ERROR, f"the repository has no {place.as_posix()}/") for task in lesson.tasks}
         changed: list[str] = []

@@ -2,8 +2,7 @@
 
 import logging
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from rooms.broker import BROKER_ERRORS
 
 
 class BrokerOutageAsWarning(logging.Filter):
@@ -13,7 +12,7 @@ class BrokerOutageAsWarning(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+        if isinstance(error, BROKER_ERRORS):
             record.msg, record.args = f"{record.getMessage()} {type(error).__name__}: {error}", ()
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"

@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 
 from chat_site.asgi import application
 from coursekit.timing import scaled
+from rooms.presence import get_presence
 
 from .conftest import cookie_for
 
@@ -95,6 +96,11 @@ async def next_frame(socket: RoomSocket, timeout: float) -> dict | str:
     if output["type"] == "websocket.send":
         return json.loads(output["text"])
     return f"the server closed the socket (code {output.get('code')})"
+
+
+async def online(room: str) -> list[str]:
+    """Who the presence store lists in `room` now."""
+    return (await get_presence().online(room)).online
 
 
 async def presence_becomes(socket, online: list[str], timeout: float = EVENT_WAIT, why: str = "") -> None:

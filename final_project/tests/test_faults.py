@@ -18,13 +18,9 @@ from rooms.presence import get_presence
 
 from .conftest import use_layer
 from .sockets import (EVENT_WAIT, QUIET_WAIT, RoomSocket, brief, communicator, frame_of_type,
-                      frame_of_types, join, next_frame, send)
+                      frame_of_types, join, online, presence_becomes, send)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def online(room: str) -> list[str]:
-    return (await get_presence().online(room)).online
 
 
 async def crash(socket: RoomSocket, monkeypatch, what: str = "typing") -> None:
@@ -117,22 +113,10 @@ async def test_a_crashed_consumer_that_cannot_clean_up_expires_within_the_ttl(se
         raise redis.exceptions.ConnectionError("Redis is away, on purpose")
     monkeypatch.setattr(type(get_presence()), "leave", unreachable)
     await crash(bobs, monkeypatch)
-    await presence_shows(alice, ["ada"], within=settings.PRESENCE_TTL + EVENT_WAIT,
-                         why="bob's consumer crashed and could not remove his entry: with its heartbeat stopped, "
-                             "the entry must expire within PRESENCE_TTL, as a dead process's do.")
+    await presence_becomes(alice, ["ada"], timeout=settings.PRESENCE_TTL + EVENT_WAIT,
+                           why="bob's consumer crashed and could not remove his entry: with its heartbeat stopped, "
+                               "the entry must expire within PRESENCE_TTL, as a dead process's do.")
     await alice.disconnect()
-
-
-async def presence_shows(socket, names: list[str], within: float, why: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline, seen = loop.time() + within, []
-    while seen[-1:] != [names]:
-        got = await next_frame(socket, max(0.01, deadline - loop.time()))
-        if isinstance(got, str):
-            pytest.fail(f"The presence list never became {names} within {within:g} s ({got}; it was "
-                        f"{seen or 'never sent'}). {why}", pytrace=False)
-        if got["type"] == "presence":
-            seen.append(got["online"])
 
 
 async def test_a_heartbeat_reads_the_whole_list_only_when_the_room_changed(layer, settings, monkeypatch, general, ada):
@@ -150,7 +134,7 @@ async def test_a_heartbeat_reads_the_whole_list_only_when_the_room_changed(layer
     assert reads == [], (f"{len(reads)} heartbeats in a quiet room read the whole presence list: a heartbeat "
                          "refreshes its own entry and compares the room's version, O(1) per socket.")
     await store.join("general", "ghost", "specific.ghost!1")  # the room changes without a broadcast
-    await presence_shows(socket, ["ada", "ghost"], within=EVENT_WAIT, why="The heartbeat must notice the change.")
+    await presence_becomes(socket, ["ada", "ghost"], why="The heartbeat must notice the change.")
     assert len(reads) == 1, f"after one change, the list was read {len(reads)} times; once is enough"
     await socket.disconnect()
 

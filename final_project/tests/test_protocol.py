@@ -10,7 +10,7 @@ from coursekit.timing import scaled
 from rooms.models import Message
 from rooms.presence import get_presence
 
-from .sockets import (QUIET_WAIT, brief, close_code, frame_of_type, frame_of_types, join, nothing_more,
+from .sockets import (QUIET_WAIT, brief, close_code, frame_of_type, frame_of_types, join, nothing_more, online,
                       presence_becomes, refused_in_handshake, send)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,11 +21,6 @@ def message(text="hello", client_id="c1"):
 
 
 count_messages = sync_to_async(lambda: Message.objects.count())
-
-
-async def online(room: str) -> list[str]:
-    """Who the presence store lists in `room` now."""
-    return (await get_presence().online(room)).online
 
 
 # --- who may connect --------------------------------------------------------------------------
