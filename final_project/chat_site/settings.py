@@ -8,7 +8,9 @@ Environment:
   DEBUG            "1"/"true" to turn debugging on (off by default)
   ALLOWED_HOSTS    comma-separated hosts (default: 127.0.0.1,localhost); the Origin check uses it too
   CSRF_TRUSTED_ORIGINS  comma-separated origins, e.g. https://chat.example.com (behind a TLS proxy)
-  DATABASE_PATH    the SQLite file (default: db.sqlite3 next to manage.py)
+  DATABASE_URL     e.g. postgresql://chat:secret@127.0.0.1:5432/chat (default: SQLite, DATABASE_PATH)
+  DATABASE_PATH    the SQLite file when DATABASE_URL is unset (default: db.sqlite3 next to manage.py)
+  DATABASE_POOL_SIZE  PostgreSQL connections per server process at most (default 10)
   REDIS_URL        e.g. redis://127.0.0.1:6379/0: turns on the Redis layer and Redis presence
   CHANNEL_LAYER    redis | pubsub | memory (default: redis when REDIS_URL is set, else memory)
   REDIS_POOL_SIZE, CHANNEL_CAPACITY   the Redis layer's sizing (see lesson 04)
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from chat_site import layers
+from chat_site import databases, layers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -88,14 +90,13 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DATABASE_PATH", str(BASE_DIR / "db.sqlite3")),
-        # Several consumers write at once: wait for SQLite's write lock instead of failing.
-        "OPTIONS": {"timeout": 20},
-    }
-}
+# --8<-- [start:databases]
+# DATABASE_URL=postgresql://user:password@host:5432/chat in production; unset, the SQLite file DATABASE_PATH.
+DATABASES = {"default": databases.from_environment(
+    os.environ.get("DATABASE_URL", ""),
+    os.environ.get("DATABASE_PATH", str(BASE_DIR / "db.sqlite3")),
+    pool_size=int(os.environ.get("DATABASE_POOL_SIZE", "10")))}
+# --8<-- [end:databases]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -14,11 +14,14 @@ class RoomAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "room", "user", "short_text", "created_at"]
+    list_display = ["room", "seq", "user", "short_text", "created_at"]
     list_filter = ["room"]
     search_fields = ["text", "user__username", "client_id"]
     list_select_related = ["room", "user"]
     raw_id_fields = ["user"]
+
+    def has_add_permission(self, request):
+        return False  # messages come through the room's socket, which numbers them (Message.store)
 
     @admin.display(description="text")
     def short_text(self, message):

@@ -10,7 +10,7 @@ from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from . import protocol
 from .broker import BROKER_ERRORS
@@ -69,7 +69,8 @@ def may_enter(room: Room, user) -> bool:
 
 @database_sync_to_async
 def last_message_id(room: Room) -> int:
-    return room.messages.order_by("-id").values_list("id", flat=True).first() or 0
+    """The number of the room's newest committed message (every number up to it is committed too)."""
+    return Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).first() or 0
 
 
 # --8<-- [start:store_message]
@@ -78,9 +79,9 @@ def store_message(room: Room, user, text: str, client_id: str) -> tuple[dict, bo
     """(the message's frame, whether it is new). A client_id this user already used in this room returns
     the original."""
     try:
-        with transaction.atomic():
-            message = Message.objects.create(room=room, user=user, text=text, client_id=client_id)
-        return message.as_frame(), True
+        return Message.store(room, user, text, client_id).as_frame(), True
+    except Room.DoesNotExist:
+        raise RoomGone from None
     except IntegrityError:
         # The unique (room, user, client_id) constraint: a resend. Or another constraint: say which.
         original = Message.objects.filter(room=room, user=user, client_id=client_id).select_related(
@@ -96,7 +97,7 @@ def store_message(room: Room, user, text: str, client_id: str) -> tuple[dict, bo
 
 @database_sync_to_async
 def messages_after(room: Room, after: int) -> list[dict]:
-    messages = room.messages.filter(id__gt=after).select_related("room", "user").order_by("id")
+    messages = room.messages.filter(seq__gt=after).select_related("room", "user").order_by("seq")
     return [message.as_frame() for message in messages[: settings.CHAT_SYNC_BATCH]]
 
 

@@ -4,7 +4,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 
 # --8<-- [start:room_names]
@@ -30,6 +30,8 @@ class Room(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rooms_created")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="rooms", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The number of the room's newest message: storing a message adds one to it (Message.store).
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -60,9 +62,12 @@ class Room(models.Model):
 
 # --8<-- [start:message_model]
 class Message(models.Model):
-    # The primary key is the message's `id` on the wire: it only grows, so "everything after id N"
-    # is a well-defined question (the `sync` frame and the history endpoint ask it).
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    # The message's `id` on the wire: its number in its room, 1, 2, 3 ... with no hole, in commit order.
+    # So when a client has seen number N, every message up to N is stored and visible, and "everything
+    # after N" (the `sync` frame, the history endpoint) never skips one. The primary key could not
+    # promise that on PostgreSQL: it is taken at INSERT, and transactions commit in any order.
+    seq = models.PositiveBigIntegerField(editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
     text = models.TextField()
     # Chosen by the client, unique per user and room: a resend after a drop finds the original instead
@@ -71,11 +76,24 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        ordering = ["id"]
+        ordering = ["room_id", "seq"]
         constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="one_message_per_number_in_room"),
             models.UniqueConstraint(fields=["room", "user", "client_id"], name="one_message_per_client_id_in_room"),
         ]
-        indexes = [models.Index(fields=["room", "id"])]
+
+    @classmethod
+    def store(cls, room: Room, user, text: str, client_id: str) -> "Message":
+        """Number and store a message in one transaction. Raises Room.DoesNotExist if the room is gone,
+        IntegrityError if this user already used client_id in this room (nothing is stored then)."""
+        with transaction.atomic():
+            # One UPDATE takes the next number and locks the room's row until the commit: a second writer
+            # in the same room waits here, so numbers are committed in the order they are taken.
+            # (SQLite has one writer at a time anyway; PostgreSQL needs the lock.)
+            if not Room.objects.filter(pk=room.pk).update(last_seq=models.F("last_seq") + 1):
+                raise Room.DoesNotExist
+            seq = Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).get()
+            return cls.objects.create(room=room, seq=seq, user=user, text=text, client_id=client_id)
 
     def __str__(self) -> str:
         return f"{self.user} in {self.room}: {self.text[:40]}"
@@ -84,7 +102,7 @@ class Message(models.Model):
         """The message as the protocol sends it: only str and int values, safe for msgpack."""
         return {
             "type": "message",
-            "id": self.id,
+            "id": self.seq,
             "room": self.room.slug,
             "user": self.user.get_username(),
             "text": self.text,

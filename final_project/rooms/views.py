@@ -20,10 +20,10 @@ def room_for(request, slug: str) -> Room:
 
 
 def page_of_messages(room: Room, before: int | None, limit: int) -> list[dict]:
-    """Up to `limit` messages older than `before` (the newest when None), oldest first."""
-    messages = room.messages.select_related("room", "user").order_by("-id")
+    """Up to `limit` messages numbered below `before` (the newest when None), oldest first."""
+    messages = room.messages.select_related("room", "user").order_by("-seq")
     if before is not None:
-        messages = messages.filter(id__lt=before)
+        messages = messages.filter(seq__lt=before)
     return [message.as_frame() for message in reversed(messages[:limit])]
 
 

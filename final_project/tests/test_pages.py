@@ -77,7 +77,8 @@ def test_only_the_creator_adds_members_by_username(client, secret, ada, bob, mak
 
 
 def test_the_room_page_embeds_the_last_50_messages_as_data(client, general, ada):
-    Message.objects.bulk_create(Message(room=general, user=ada, text=f"m{n}", client_id=f"c{n}") for n in range(60))
+    for n in range(60):
+        Message.store(general, ada, f"m{n}", f"c{n}")
     client.force_login(ada)
     response = client.get("/rooms/general/")
     history = response.context["client_config"]["history"]
@@ -85,8 +86,8 @@ def test_the_room_page_embeds_the_last_50_messages_as_data(client, general, ada)
 
 
 def test_history_pages_backwards_oldest_first(client, general, ada):
-    Message.objects.bulk_create(Message(room=general, user=ada, text=f"m{n}", client_id=f"c{n}") for n in range(30))
-    ids = list(Message.objects.values_list("id", flat=True))
+    ids = [Message.store(general, ada, f"m{n}", f"c{n}").seq for n in range(30)]
+    assert ids == list(range(1, 31)), f"the messages of a new room were numbered {ids}, not 1, 2, 3 ..."
     client.force_login(ada)
     page = client.get(f"/rooms/general/messages?before={ids[20]}&limit=5").json()
     assert [m["id"] for m in page["messages"]] == ids[15:20] and page["has_more"]
@@ -102,7 +103,7 @@ def test_history_refuses_bad_parameters(client, general, ada, query):
 
 
 def test_the_admin_manages_rooms_and_messages(admin_client, general, ada):
-    Message.objects.create(room=general, user=ada, text="hello", client_id="a")
+    Message.store(general, ada, "hello", "a")
     assert admin_client.get("/admin/rooms/room/").status_code == 200
     assert b"hello" in admin_client.get("/admin/rooms/message/").content
 

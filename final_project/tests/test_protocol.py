@@ -58,10 +58,10 @@ async def test_a_socket_without_origin_is_refused(general, ada):
 # --- welcome, messages, acknowledgement -------------------------------------------------------
 
 async def test_welcome_names_the_room_the_user_the_last_id_and_who_is_online(layer, general, ada):
-    stored = await sync_to_async(Message.objects.create)(room=general, user=ada, text="earlier", client_id="e")
+    stored = await sync_to_async(Message.store)(general, ada, "earlier", "e")
     socket = await join("general", ada)
     assert socket.welcome == {"type": "welcome", "room": "general", "user": "ada",
-                              "last_id": stored.id, "online": ["ada"]}
+                              "last_id": stored.seq, "online": ["ada"]}
     await socket.disconnect()
 
 
@@ -74,7 +74,7 @@ async def test_a_message_is_stored_then_sent_to_everyone_including_the_sender(la
                             "broadcast the stored one (its id comes from the database).")
     assert echoed == received, f"ada got {echoed}, bob got {received}: everyone gets the same frame"
     stored = await sync_to_async(Message.objects.get)(client_id="m-1")
-    assert echoed["id"] == stored.id
+    assert echoed["id"] == stored.seq == 1, f"the first message of a new room came back as id {echoed['id']}, not 1"
     assert {k: echoed[k] for k in ("type", "room", "user", "text", "client_id")} == {
         "type": "message", "room": "general", "user": "ada", "text": "hi bob", "client_id": "m-1"}
     assert echoed["ts"].startswith(str(stored.created_at.year)) and "T" in echoed["ts"]
@@ -141,21 +141,21 @@ def replay_problem(after: int, got: list[int], expected: list[int]) -> str:
 
 
 async def test_sync_replays_the_missed_messages_oldest_first_then_synced(layer, general, ada, bob):
-    make = sync_to_async(lambda n: Message.objects.create(room=general, user=bob, text=f"m{n}", client_id=f"s{n}"))
+    make = sync_to_async(lambda n: Message.store(general, bob, f"m{n}", f"s{n}"))
     first, *rest = [await make(n) for n in range(4)]
     socket = await join("general", ada)
-    await send(socket, {"type": "sync", "after": first.id})
+    await send(socket, {"type": "sync", "after": first.seq})
     frames = await frames_until_synced(socket)
-    got, expected = [m["id"] for m in frames if m["type"] == "message"], [m.id for m in rest]
-    assert got == expected, (f"sync after id {first.id} replayed ids {got}, expected {expected}: "
-                             + replay_problem(first.id, got, expected))
+    got, expected = [m["id"] for m in frames if m["type"] == "message"], [m.seq for m in rest]
+    assert got == expected, (f"sync after id {first.seq} replayed ids {got}, expected {expected}: "
+                             + replay_problem(first.seq, got, expected))
     assert [m["text"] for m in frames[:-1]] == ["m1", "m2", "m3"]
     synced = frames[-1]
-    assert synced == {"type": "synced", "last_id": rest[-1].id}, (
-        f"sync ended with {synced}; expected last_id {rest[-1].id}: synced carries the id of the last message "
+    assert synced == {"type": "synced", "last_id": rest[-1].seq}, (
+        f"sync ended with {synced}; expected last_id {rest[-1].seq}: synced carries the id of the last message "
         "replayed (the client asks for the next batch from there)")
-    await send(socket, {"type": "sync", "after": rest[-1].id})
-    assert await frame_of_type(socket, "synced") == {"type": "synced", "last_id": rest[-1].id}
+    await send(socket, {"type": "sync", "after": rest[-1].seq})
+    assert await frame_of_type(socket, "synced") == {"type": "synced", "last_id": rest[-1].seq}
     await socket.disconnect()
 
 
@@ -166,9 +166,23 @@ async def frames_until_synced(socket) -> list[dict]:
     return frames
 
 
+async def test_each_room_numbers_its_messages_from_one(general, ada):
+    other = await sync_to_async(lambda: general.__class__.objects.create(name="other", slug="other", created_by=ada))()
+    for n in range(3):
+        await sync_to_async(Message.store)(other, ada, f"elsewhere {n}", f"x{n}")
+    socket = await join("general", ada)
+    await send(socket, message("first here", "g-1"))
+    echoed = await frame_of_type(socket, "message")
+    assert echoed["id"] == 1, (
+        f"The first message of room general came back as id {echoed['id']}, after 3 messages in another room: "
+        "a message's id is its number in its room (Message.seq), not the primary key, which counts across rooms "
+        "and, on PostgreSQL, is taken before the commit")
+    await socket.disconnect()
+
+
 async def test_sync_only_replays_its_own_room(general, ada):
     other = await sync_to_async(lambda: general.__class__.objects.create(name="other", slug="other", created_by=ada))()
-    await sync_to_async(Message.objects.create)(room=other, user=ada, text="elsewhere", client_id="x")
+    await sync_to_async(Message.store)(other, ada, "elsewhere", "x")
     socket = await join("general", ada)
     await send(socket, {"type": "sync", "after": 0})
     frames = await frames_until_synced(socket)

@@ -23,11 +23,14 @@
   // client_id -> {text, li, sentAt}: written, not yet acknowledged. sentAt 0: not sent on this socket yet.
   const pending = new Map();
   const typists = new Map();        // username -> timer
+  // A message's id is its number in the room: 1, 2, 3 ... with no hole, and a number is only seen once
+  // every number below it is stored. So a gap on screen means a message is on its way (broadcasts from
+  // two processes can arrive out of order) or was lost (a full channel drops broadcasts): after
+  // GAP_WAIT_MS the page asks for it with a sync.
+  const GAP_WAIT_MS = 2000;
   let lastId = 0;                   // the highest message id seen
-  // Every message up to this id is on screen: the history and each completed sync end with no gap.
-  // Live broadcasts from two processes can arrive out of order, so lastId may sit above a message
-  // still in flight; a reconnect syncs from here, and `shown` drops what is already on screen.
-  let gaplessThrough = 0;
+  let gaplessThrough = 0;           // every message up to this id is on screen
+  let gapTimer = null;
   let syncing = false;
   let oldestId = null;              // the lowest, for loading older pages
   let hasMore = true;
@@ -95,6 +98,22 @@
     oldestId = oldestId === null ? message.id : Math.min(oldestId, message.id);
     stopTyping(message.user);
     if (stick || message.user === config.user) list.scrollTop = list.scrollHeight;
+    closeGaps();
+  }
+
+  function closeGaps() {
+    while (shown.has(gaplessThrough + 1)) gaplessThrough += 1;
+    if (lastId <= gaplessThrough || gapTimer !== null) return;
+    gapTimer = setTimeout(() => {
+      gapTimer = null;
+      if (lastId > gaplessThrough && !syncing) startSync();
+    }, GAP_WAIT_MS);
+  }
+
+  function startSync() {
+    syncedInBatch = 0;
+    syncing = true;
+    send({ type: "sync", after: gaplessThrough });
   }
 
   function firstPendingOrNull() {
@@ -184,10 +203,7 @@
         setStatus("online", "online");
         problemLine.textContent = "";
         setOnline(frame.online);
-        // Ask for everything after the last gapless point: what was missed while away.
-        syncedInBatch = 0;
-        syncing = true;
-        send({ type: "sync", after: gaplessThrough });
+        startSync();  // everything after the last gapless point: what was missed while away
         break;
       case "message":
         if (syncing) syncedInBatch += 1;  // live frames may be counted too: at worst one more sync
@@ -200,6 +216,7 @@
           send({ type: "sync", after: frame.last_id });
         } else {
           syncing = false;
+          closeGaps();  // a live message may have come during the sync, beyond a gap
           sendPending();  // what this page wrote but never saw acknowledged
         }
         break;
@@ -311,7 +328,7 @@
   });
 
   for (const message of config.history) show(message);
-  gaplessThrough = lastId;  // the server rendered the newest messages with nothing between them
+  gaplessThrough = lastId;  // the server rendered the newest page: nothing missing up to its last id
   hasMore = config.history.length === config.pageSize;
   list.scrollTop = list.scrollHeight;
   connect();
