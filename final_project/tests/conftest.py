@@ -79,10 +79,10 @@ def cookie_for(user) -> tuple[bytes, bytes]:
 
 @pytest.fixture(scope="session")
 def memory_server(start_daphne, tmp_path_factory):
-    """One daphne process on the in-memory layer and its own SQLite file (users ada, bob; room general)."""
+    """One daphne process on the in-memory layer and a database of its own (users ada, bob; room general)."""
     from .live import prepare_database
 
-    env = prepare_database(tmp_path_factory.mktemp("memory-db") / "db.sqlite3")
+    env = prepare_database(tmp_path_factory.mktemp("memory-db"))
     return start_daphne(env=env)
 
 

@@ -12,12 +12,14 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from coursekit import servers
 from coursekit.timing import scaled
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -26,9 +28,11 @@ HTTP_WAIT = scaled(30)  # a page, a login, a WebSocket handshake: the first one 
 EVENT_WAIT = scaled(5)  # a frame that should come
 
 
-def prepare_database(path: Path, users=("ada", "bob"), rooms=("general",)) -> dict[str, str]:
-    """Migrate a fresh SQLite file with some users and public rooms; the env that points a server at it."""
-    env = {"DATABASE_PATH": str(path)}
+def prepare_database(folder: Path, users=("ada", "bob"), rooms=("general",)) -> dict[str, str]:
+    """A fresh database with some users and public rooms, migrated; the env that points a server at it.
+    The suite's database decides which (pytest --database, or DATABASE_URL): a fresh PostgreSQL database
+    on the same server, or an SQLite file in `folder`."""
+    env = fresh_database(folder)
     script = ("from django.core.management import call_command; call_command('migrate', verbosity=0)\n"
               "from django.contrib.auth.models import User\nfrom rooms.models import Room\n"
               f"users = [User.objects.create_user(name, password={PASSWORD!r}) for name in {list(users)!r}]\n"
@@ -37,6 +41,13 @@ def prepare_database(path: Path, users=("ada", "bob"), rooms=("general",)) -> di
                           env={**os.environ, **env}, capture_output=True, text=True)
     assert done.returncode == 0, f"Could not prepare the live database:\n{done.stderr}"
     return env
+
+
+def fresh_database(folder: Path) -> dict[str, str]:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return {"DATABASE_URL": servers.create_database_beside(url, f"live_{uuid.uuid4().hex[:12]}")}
+    return {"DATABASE_URL": "", "DATABASE_PATH": str(folder / "db.sqlite3")}
 
 
 async def log_in(http_url: str, username: str, password: str = PASSWORD) -> str:

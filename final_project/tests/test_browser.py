@@ -237,7 +237,7 @@ def paced_server(start_daphne, tmp_path_factory):
     """A server whose rate limit is 2 messages per second, so that pacing shows in seconds, not tens."""
     from .live import prepare_database
 
-    env = prepare_database(tmp_path_factory.mktemp("paced-db") / "db.sqlite3")
+    env = prepare_database(tmp_path_factory.mktemp("paced-db"))
     return start_daphne(env={**env, "CHAT_RATE_LIMIT": "2/1"})
 
 

@@ -26,7 +26,7 @@ def layer_servers(start_daphne, redis_url, tmp_path_factory):
     base = redis_url.rsplit("/", 1)[0]
     started = {}
     for number, name in [(2, "redis"), (3, "pubsub")]:
-        env = prepare_database(tmp_path_factory.mktemp(f"{name}-db") / "db.sqlite3")
+        env = prepare_database(tmp_path_factory.mktemp(f"{name}-db"))
         started[name] = start_daphne(env={**env, "REDIS_URL": f"{base}/{number}", "CHANNEL_LAYER": name})
     return started
 
@@ -109,7 +109,7 @@ def pubsub_server_with_own_redis(start_daphne, redis_server_binary, tmp_path_fac
     from coursekit import servers
 
     with servers.RedisServer(redis_server_binary) as redis_server:
-        env = prepare_database(tmp_path_factory.mktemp("outage-db") / "db.sqlite3")
+        env = prepare_database(tmp_path_factory.mktemp("outage-db"))
         yield start_daphne(env={**env, "REDIS_URL": redis_server.url, "CHANNEL_LAYER": "pubsub"}), redis_server
 
 

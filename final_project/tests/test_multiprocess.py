@@ -15,7 +15,7 @@ PRESENCE_TTL = 1.5  # pytest.ini's course_server_env gives the servers this expi
 def redis_env(request, redis_url, tmp_path_factory):
     # A database of the test Redis of its own per layer: the communicator tests flush database 0.
     layer, database = request.param
-    env = prepare_database(tmp_path_factory.mktemp(f"{layer}-db") / "db.sqlite3")
+    env = prepare_database(tmp_path_factory.mktemp(f"{layer}-db"))
     return {**env, "REDIS_URL": f"{redis_url.rsplit('/', 1)[0]}/{database}", "CHANNEL_LAYER": layer}
 
 

@@ -86,7 +86,7 @@ def test_the_room_page_embeds_the_last_50_messages_as_data(client, general, ada)
 
 
 def test_history_pages_backwards_oldest_first(client, general, ada):
-    ids = [Message.store(general, ada, f"m{n}", f"c{n}").seq for n in range(30)]
+    ids = [Message.store(general, ada, f"m{n}", f"c{n}")[0].seq for n in range(30)]
     assert ids == list(range(1, 31)), f"the messages of a new room were numbered {ids}, not 1, 2, 3 ..."
     client.force_login(ada)
     page = client.get(f"/rooms/general/messages?before={ids[20]}&limit=5").json()
