@@ -23,6 +23,7 @@ help:
 	@echo "make hint LESSON=01       the next hint"
 	@echo "make watch LESSON=01      re-check on every save"
 	@echo "make bench                timing figures (course check, the test suite, the chat under load)"
+	@echo "make chat-servers         the chat as deployed: PostgreSQL, Redis, daphne on :8001 and :8002"
 	@echo "The course tool itself:   $(BIN)/course --help"
 
 # Everything: the core a learner and a grader need, and the extras for the site, the notebooks and the
@@ -43,16 +44,17 @@ run: $(STAMP)
 	@echo ""
 	cd $(CHAT) && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# Find or install the browser and Redis the tests use (stops with one clear instruction if it cannot).
+# Find or install the browser, Redis and PostgreSQL the tests use (stops with one clear instruction if it cannot).
 provision: $(STAMP)
 	@$(BIN)/python -m coursekit.provision
 
-# The course (lessons, their proofs, notebooks, site), then the final chat's own suite: both always
-# run, and make fails if either failed.
+# The course (lessons, their proofs, notebooks, site), then the final chat's own suite on SQLite and again
+# on PostgreSQL (a throwaway server, or DATABASE_URL's): all three always run, and make fails if one failed.
 test: provision
 	@status=0; \
 	$(BIN)/python -m pytest || status=$$?; \
-	(cd $(CHAT) && ../$(BIN)/python -m pytest) || status=$$?; \
+	(cd $(CHAT) && ../$(BIN)/python -m pytest --database sqlite) || status=$$?; \
+	(cd $(CHAT) && ../$(BIN)/python -m pytest --database postgresql) || status=$$?; \
 	exit $$status
 
 # The site while you write it; it executes the notebooks on every rebuild. With
@@ -121,3 +123,9 @@ clean:
 .PHONY: two-servers
 two-servers: $(STAMP)
 	$(BIN)/python lessons/04_redis/run_two_servers.py
+
+# The final chat as the deployment page runs it: PostgreSQL (data kept in final_project/.postgres) unless
+# DATABASE_URL is set, Redis unless REDIS_URL is set, two daphne processes on 8001 and 8002. Ctrl-C stops them all.
+.PHONY: chat-servers
+chat-servers: $(STAMP)
+	$(BIN)/python $(CHAT)/run_servers.py

@@ -4,7 +4,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.urls import reverse
 
 # --8<-- [start:room_names]
@@ -61,6 +61,20 @@ class Room(models.Model):
 
 
 # --8<-- [start:message_model]
+def take_next_number(room: Room) -> int:
+    """The room's next message number. The UPDATE also locks the room's row until the transaction ends: a
+    second writer in the same room waits here, so numbers are committed in the order they are taken.
+    (SQLite has one writer at a time anyway; PostgreSQL needs the lock.) One statement, in SQL: the ORM's
+    update() cannot return the new value, and a second query per message costs as much again."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
+                       [room.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Room.DoesNotExist
+    return row[0]
+
+
 class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     # The message's `id` on the wire: its number in its room, 1, 2, 3 ... with no hole, in commit order.
@@ -87,17 +101,14 @@ class Message(models.Model):
         """Number and store a message in one transaction: (the message, whether it is new). A client_id this
         user already used in this room gives back the original. Raises Room.DoesNotExist if the room is gone."""
         with transaction.atomic():
-            # One UPDATE takes the next number and locks the room's row until the commit: a second writer
-            # in the same room waits here, so numbers are committed in the order they are taken.
-            # (SQLite has one writer at a time anyway; PostgreSQL needs the lock.)
-            if not Room.objects.filter(pk=room.pk).update(last_seq=models.F("last_seq") + 1):
-                raise Room.DoesNotExist
-            # Under the lock no other writer of this room can be storing the same client_id: look first,
-            # rather than let the unique constraint fail (PostgreSQL would log every resend as an ERROR).
-            if original := cls.objects.filter(room=room, user=user, client_id=client_id).first():
+            seq = take_next_number(room)
+            # Under the room's lock no other writer can be storing the same client_id: look first, rather
+            # than let the unique constraint fail (PostgreSQL would log every resend as an ERROR).
+            resent = cls.objects.filter(room=room, user=user, client_id=client_id)
+            if resent.exists():
+                original = resent.get()
                 transaction.set_rollback(True)  # the number goes back
                 return original, False
-            seq = Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).get()
             return cls.objects.create(room=room, seq=seq, user=user, text=text, client_id=client_id), True
 
     def __str__(self) -> str:
