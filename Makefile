@@ -116,7 +116,7 @@ lock: $(STAMP)
 	    --no-emit-index-url --no-emit-find-links --output-file constraints.txt $(LOCK_ARGS) pyproject.toml
 
 clean:
-	rm -rf $(VENV) site site-teacher build/executed-notebooks test-artifacts lessons/*/test-artifacts $(CHAT)/test-artifacts $(CHAT)/db.sqlite3
+	rm -rf $(VENV) site site-teacher build/executed-notebooks test-artifacts lessons/*/test-artifacts $(CHAT)/test-artifacts $(CHAT)/db.sqlite3 $(CHAT)/db.sqlite3-wal $(CHAT)/db.sqlite3-shm
 
 # Lesson 04: Redis (the tests' own resolution when REDIS_URL is unset) and two daphne processes
 # sharing it, on http://127.0.0.1:8001 and http://127.0.0.1:8002. Ctrl-C stops them all.

@@ -33,14 +33,18 @@ def prepare_database(folder: Path, users=("ada", "bob"), rooms=("general",)) -> 
     The suite's database decides which (pytest --database, or DATABASE_URL): a fresh PostgreSQL database
     on the same server, or an SQLite file in `folder`."""
     env = fresh_database(folder)
-    script = ("from django.core.management import call_command; call_command('migrate', verbosity=0)\n"
-              "from django.contrib.auth.models import User\nfrom rooms.models import Room\n"
-              f"users = [User.objects.create_user(name, password={PASSWORD!r}) for name in {list(users)!r}]\n"
-              f"[Room.objects.create(name=name, slug=name, created_by=users[0]) for name in {list(rooms)!r}]\n")
+    in_database(env, "from django.core.management import call_command; call_command('migrate', verbosity=0)\n"
+                     "from django.contrib.auth.models import User\nfrom rooms.models import Room\n"
+                     f"users = [User.objects.create_user(name, password={PASSWORD!r}) for name in {list(users)!r}]\n"
+                     f"[Room.objects.create(name=name, slug=name, created_by=users[0]) for name in {list(rooms)!r}]\n")
+    return env
+
+
+def in_database(env: dict[str, str], script: str) -> None:
+    """Run `script` with the chat's models on the database `env` points at (a live server's env will do)."""
     done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=PROJECT,
                           env={**os.environ, **env}, capture_output=True, text=True)
-    assert done.returncode == 0, f"Could not prepare the live database:\n{done.stderr}"
-    return env
+    assert done.returncode == 0, f"The script on the live database failed:\n{done.stderr}"
 
 
 def fresh_database(folder: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from coursekit.pytest_plugin import site_screenshot
 from coursekit.timing import scaled
 
-from .live import PASSWORD
+from .live import PASSWORD, in_database
 
 XSS = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script><b>bold?</b>'
 EVENT_WAIT_MS = scaled(5) * 1000  # what the page should show soon
@@ -193,6 +193,26 @@ def test_a_reconnect_asks_only_for_what_came_after_the_last_message_seen(page, m
     assert asked == {"type": "sync", "after": last_seen}, (
         f"After reconnecting, the page sent {asked}, though it had every message up to id {last_seen}: send the "
         "last id seen, or each reconnect replays the whole room.")
+
+
+def test_a_message_whose_broadcast_was_lost_is_fetched_once_a_later_one_shows_the_gap(page, memory_server):
+    page.add_init_script(RECORD_SENT_FRAMES)
+    enter_general(page, memory_server, "heidi")
+    say(page, "before the lost one")
+    before = page.evaluate("Math.max(...window.chat.shown.keys())")
+    # Stored, never broadcast: what the page sees when the layer drops a broadcast (a full channel).
+    in_database(memory_server.env, "from django.contrib.auth.models import User\nfrom rooms.models import Message, Room\n"
+                "Message.store(Room.objects.get(slug='general'), User.objects.get(username='heidi'), "
+                "'the lost one', 'lost-1')")
+    say(page, "after the lost one")  # numbered one past the lost message: the page now sees a gap
+    expect(page.locator("#messages .message .text", has_text=re.compile("^the lost one$")),
+           f"The page showed ids up to {before} and then {before + 2}, but never asked for {before + 1}: a gap in the "
+           "numbers means a message was missed; after a short wait, sync from the last gapless id").to_have_count(
+        1, timeout=scaled(10) * 1000)
+    texts = page.locator("#messages .message .text").all_inner_texts()
+    assert texts[-3:] == ["before the lost one", "the lost one", "after the lost one"], texts
+    syncs = page.evaluate("window.sentFrames.filter(frame => frame.type === 'sync')")
+    assert syncs[-1] == {"type": "sync", "after": before}, syncs
 
 
 def test_a_message_written_while_offline_is_sent_once_after_reconnecting(browser, page, memory_server):
