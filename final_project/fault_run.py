@@ -568,9 +568,9 @@ def room_names(options) -> list[str]:
 # --- counting --------------------------------------------------------------------------------------
 
 def stored_messages(database: Path) -> list[tuple[int, str, str, str]]:
-    """(id, room slug, username, client_id) of every stored message, read only."""
+    """(id on the wire: the number in its room, room slug, username, client_id) of every stored message, read only."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        return db.execute("SELECT m.id, r.slug, u.username, m.client_id FROM rooms_message m "
+        return db.execute("SELECT m.seq, r.slug, u.username, m.client_id FROM rooms_message m "
                           "JOIN rooms_room r ON r.id = m.room_id JOIN auth_user u ON u.id = m.user_id").fetchall()
 
 
@@ -656,12 +656,11 @@ def message_figures(run: Run, rows: list[tuple[int, str, str, str]]) -> dict:
         ids_of[client_id].append(message_id)
     sent = set().union(*(client.sent for client in clients))
     acked = {cid: mid for client in clients for cid, mid in client.acked.items()}
-    settled_ids = set(run.settled.values())
     missing = 0
     for client in clients:
         if client.final_synced is not None:
-            should_see = {mid for mid, room, _, _ in rows
-                          if room == client.room and mid > client.first_id and mid in settled_ids}
+            should_see = {mid for mid, room, _, cid in rows
+                          if room == client.room and mid > client.first_id and cid in run.settled}
             missing += len(should_see - client.seen.keys())
     return {"sent": len(sent), "acked": len(acked), "missing": missing,
             "stored, never acknowledged": sum(1 for cid in sent if cid in ids_of and cid not in acked),
