@@ -233,8 +233,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
                                       retry_after=self.message_limiter.retry_after())
         # Stored first, then broadcast: the layer may drop the broadcast, history never loses it.
         frame, is_new = await store_message(self.room, self.user, text, client_id)
-        if is_new:
-            await self.broadcast({"type": "chat.message", "message": frame})
+        if is_new:  # encoded once here, not once per socket of the room
+            await self.broadcast({"type": "chat.message", "text": json.dumps(frame)})
         else:  # a resend: the original, to this socket only
             await self.send_json(frame)
     # --8<-- [end:receive]
@@ -268,7 +268,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.broadcast({"type": "presence.update", "online": room_list.online, "version": room_list.version})
 
     async def chat_message(self, event):
-        await self.send_json(event["message"])
+        await self.send(text_data=event["text"])
 
     async def typing_notice(self, event):
         if event["sender"] != self.channel_name:
