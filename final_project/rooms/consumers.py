@@ -59,19 +59,13 @@ class RoomGone(Exception):
 # --- the database, from async code ---------------------------------------------------------------
 
 @database_sync_to_async
-def find_room(slug: str) -> Room | None:
-    return Room.objects.filter(slug=slug).first()
-
-
-@database_sync_to_async
-def may_enter(room: Room, user) -> bool:
-    return room.can_enter(user)
-
-
-@database_sync_to_async
-def last_message_id(room: Room) -> int:
-    """The number of the room's newest committed message (every number up to it is committed too)."""
-    return Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).first() or 0
+def look_up_room(slug: str, user) -> tuple[Room | None, bool, int]:
+    """The room, whether `user` may enter it, and the number of its newest message (every number up to it
+    is committed): one trip to the database thread instead of three."""
+    room = Room.objects.filter(slug=slug).first()
+    if room is None:
+        return None, False, 0
+    return room, room.can_enter(user), room.last_seq
 
 
 # --8<-- [start:store_message]
@@ -140,10 +134,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Accept, then close: only an open socket can carry a close code the client can read.
         if not self.user.is_authenticated:
             return await self.refuse(NOT_LOGGED_IN)
-        room = await find_room(self.scope["url_route"]["kwargs"]["slug"])
+        room, allowed, last_id = await look_up_room(self.scope["url_route"]["kwargs"]["slug"], self.user)
         if room is None:
             return await self.refuse(NO_SUCH_ROOM)
-        if not await may_enter(room, self.user):
+        if not allowed:
             return await self.refuse(NOT_A_MEMBER)
 
         self.room, self.username = room, self.user.get_username()
@@ -160,7 +154,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         room_list = await self.presence.join(room.slug, self.username, self.channel_name)
         self.known_version, self.online_sent = room_list.version, room_list.online
         await self.send_json({"type": "welcome", "room": room.slug, "user": self.username,
-                              "last_id": await last_message_id(room), "online": room_list.online})
+                              "last_id": last_id, "online": room_list.online})
         await self.broadcast_presence(room_list)
         self.heartbeat = asyncio.create_task(self.beat())
     # --8<-- [end:connect]
