@@ -11,13 +11,13 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import IntegrityError
 
 from . import protocol
 from .broker import BROKER_ERRORS
-from .models import Message, Room
+from .models import Draft, Room
 from .presence import RoomList, get_presence
 from .sessions import session_group
+from .writer import NotStored, RoomGone, writer
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +52,6 @@ class RateLimiter:
         return max(0.0, self.window - (time.monotonic() - self.times[0])) if self.times else 0.0
 
 
-class RoomGone(Exception):
-    """The room was deleted while a socket was in it."""
-
-
 # --- the database, from async code ---------------------------------------------------------------
 
 @database_sync_to_async
@@ -68,20 +64,6 @@ def look_up_room(slug: str, user) -> tuple[Room | None, bool, int]:
     return room, room.can_enter(user), room.last_seq
 
 
-# --8<-- [start:store_message]
-@database_sync_to_async
-def store_message(room: Room, user, text: str, client_id: str) -> tuple[dict, bool]:
-    """(the message's frame, whether it is new). A client_id this user already used in this room returns
-    the original."""
-    try:
-        message, is_new = Message.store(room, user, text, client_id)
-    except Room.DoesNotExist:
-        raise RoomGone from None
-    except IntegrityError:  # a constraint nobody expects to fire: the client may try again
-        raise protocol.FrameError("not_stored", "The message could not be stored; send it again.",
-                                  frame_type="message", client_id=client_id) from None
-    return message.as_frame(), is_new
-# --8<-- [end:store_message]
 
 
 @database_sync_to_async
@@ -238,8 +220,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise protocol.FrameError("rate_limited", f"At most {limit:g} messages in {window:g} seconds.",
                                       frame_type="message", client_id=client_id,
                                       retry_after=self.message_limiter.retry_after())
-        # Stored first, then broadcast: the layer may drop the broadcast, history never loses it.
-        frame, is_new = await store_message(self.room, self.user, text, client_id)
+        # Stored first, then broadcast: the layer may drop the broadcast, history never loses it. The writer
+        # stores the messages of all this process's sockets in batches (rooms/writer.py).
+        try:
+            frame, is_new = await writer().store(Draft(self.room, self.user, text, client_id))
+        except NotStored:
+            raise protocol.FrameError("not_stored", "The message could not be stored; send it again.",
+                                      frame_type="message", client_id=client_id) from None
         if is_new:  # encoded once here, not once per socket of the room
             await self.broadcast({"type": "chat.message", "text": json.dumps(frame)})
         else:  # a resend: the original, to this socket only

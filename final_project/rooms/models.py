@@ -1,10 +1,15 @@
 """Rooms and the messages stored in them. A message is stored before it is broadcast (see consumers.py)."""
 
 import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import models, transaction
+from django.db.models import Q
 from django.urls import reverse
 
 # --8<-- [start:room_names]
@@ -61,18 +66,13 @@ class Room(models.Model):
 
 
 # --8<-- [start:message_model]
-def take_next_number(room: Room) -> int:
-    """The room's next message number. The UPDATE also locks the room's row until the transaction ends: a
-    second writer in the same room waits here, so numbers are committed in the order they are taken.
-    (SQLite has one writer at a time anyway; PostgreSQL needs the lock.) One statement, in SQL: the ORM's
-    update() cannot return the new value, and a second query per message costs as much again."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",
-                       [room.pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Room.DoesNotExist
-    return row[0]
+@dataclass(frozen=True)
+class Draft:
+    """A message a client sent, not stored yet."""
+    room: Room
+    user: object  # settings.AUTH_USER_MODEL
+    text: str
+    client_id: str
 
 
 class Message(models.Model):
@@ -98,18 +98,50 @@ class Message(models.Model):
 
     @classmethod
     def store(cls, room: Room, user, text: str, client_id: str) -> tuple["Message", bool]:
-        """Number and store a message in one transaction: (the message, whether it is new). A client_id this
-        user already used in this room gives back the original. Raises Room.DoesNotExist if the room is gone."""
+        """One message: (the message, whether it is new). Raises Room.DoesNotExist if the room is gone."""
+        stored = cls.store_many([Draft(room, user, text, client_id)])[0]
+        if stored is None:
+            raise Room.DoesNotExist
+        return stored
+
+    @classmethod
+    def store_many(cls, drafts: list[Draft]) -> list[tuple["Message", bool] | None]:
+        """Number and store messages in one transaction. For each draft: (the message, whether it is new), or
+        None when its room is gone. A client_id its user already used in the room gives back the original."""
+        results: list[tuple[Message, bool] | None] = [None] * len(drafts)
+        by_room = defaultdict(list)
+        for index, draft in enumerate(drafts):
+            by_room[draft.room.pk].append(index)
         with transaction.atomic():
-            seq = take_next_number(room)
-            # Under the room's lock no other writer can be storing the same client_id: look first, rather
-            # than let the unique constraint fail (PostgreSQL would log every resend as an ERROR).
-            resent = cls.objects.filter(room=room, user=user, client_id=client_id)
-            if resent.exists():
-                original = resent.get()
-                transaction.set_rollback(True)  # the number goes back
-                return original, False
-            return cls.objects.create(room=room, seq=seq, user=user, text=text, client_id=client_id), True
+            # Rooms in the same order in every process: two batches never wait for each other's rooms.
+            for room_pk in sorted(by_room):
+                # The room's row stays locked until the commit: another writer in this room waits here, so
+                # numbers are committed in the order they are taken. (SQLite: one writer at a time anyway.)
+                last = Room.objects.select_for_update(no_key=True).filter(pk=room_pk).values_list(
+                    "last_seq", flat=True).first()
+                if last is None:
+                    continue
+                mine = [drafts[index] for index in by_room[room_pk]]
+                # Under that lock nobody else can store these client_ids: look first, rather than let the
+                # unique constraint fail (PostgreSQL would log every resend as an ERROR).
+                known = {(message.user_id, message.client_id): message for message in cls.objects.filter(
+                    reduce(or_, (Q(user=draft.user, client_id=draft.client_id) for draft in mine)),
+                    room_id=room_pk).select_related("room", "user")}
+                new = []
+                for index, draft in zip(by_room[room_pk], mine):
+                    key = (draft.user.pk, draft.client_id)
+                    if key in known:  # stored before, or earlier in this batch
+                        results[index] = (known[key], False)
+                        continue
+                    last += 1
+                    known[key] = cls(room=draft.room, seq=last, user=draft.user, text=draft.text,
+                                     client_id=draft.client_id)
+                    new.append(known[key])
+                    results[index] = (known[key], True)
+                if new:
+                    cls.objects.bulk_create(new)
+                    Room.objects.filter(pk=room_pk).update(last_seq=last)
+        return results
 
     def __str__(self) -> str:
         return f"{self.user} in {self.room}: {self.text[:40]}"
