@@ -25,8 +25,15 @@ logger = logging.getLogger(__name__)
 NOT_LOGGED_IN, NOT_A_MEMBER, NO_SUCH_ROOM, BROKER_UNAVAILABLE = 4401, 4403, 4404, 4503
 BROKER_UNAVAILABLE_FRAME = {"type": "error", "code": "broker_unavailable",
                             "detail": "The server cannot reach Redis. Reconnecting in a moment."}
-# What daphne raises when the app sends to a client that has just gone: its disconnect event follows.
-CLIENT_GONE = (Disconnected,)
+# What the server raises when the app sends to a client that has just gone: its disconnect event follows.
+# daphne raises autobahn's Disconnected; uvicorn (the bench runs the chat on it too) its ClientDisconnected.
+CLIENT_GONE: tuple[type[BaseException], ...] = (Disconnected,)
+try:
+    from uvicorn.protocols.utils import ClientDisconnected
+except ImportError:  # uvicorn is not installed: daphne serves the chat
+    pass
+else:
+    CLIENT_GONE += (ClientDisconnected,)
 TYPING_MIN_INTERVAL = 1.0  # seconds: typing frames closer than this are not passed on
 CLEANUP_TIMEOUT = 5.0  # seconds a closing consumer spends leaving its room before it gives up
 
