@@ -22,7 +22,7 @@ help:
 	@echo "make check LESSON=01      the checker's verdict on your copy, task by task"
 	@echo "make hint LESSON=01       the next hint"
 	@echo "make watch LESSON=01      re-check on every save"
-	@echo "make bench                timing figures (course check, the test suite, the chat under load)"
+	@echo "make bench                timing figures: course check, the test suite, the chat under load (build/bench/)"
 	@echo "make chat-servers         the chat as deployed: PostgreSQL, Redis, daphne on :8001 and :8002"
 	@echo "The course tool itself:   $(BIN)/course --help"
 
@@ -87,9 +87,21 @@ hint: $(STAMP)
 watch: $(STAMP)
 	$(BIN)/course watch $(LESSON)
 
-bench: $(STAMP)
+# The bench extra (uvicorn with uvloop and httptools, matplotlib): installed the first time make bench runs,
+# never by make test.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[bench]"
+	@touch $(BENCH_STAMP)
+
+# The course's timings (coursekit.bench), then the chat under load beside the raw websockets server and the
+# tutorial consumer (benchmarks/, about 15 minutes): build/bench/results.md, results.json and *.png.
+# BENCH_ARGS goes to the second: BENCH_ARGS=--quick (one repeat), BENCH_ARGS="--only 'chat-*/A-sat'",
+# BENCH_ARGS="--chat-project ../other-checkout" (python -m benchmarks --help says more).
+BENCH_ARGS ?=
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m coursekit.bench
-	cd $(CHAT) && ../$(BIN)/python bench.py
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # The site's "What you will build" pictures, docs/img/*.png: taken by the browser tests that drive those pages,
 # on the solutions. Only with COURSE_SCREENSHOTS set does a test write a picture.
