@@ -145,6 +145,12 @@ def zero_or(figures: dict, *keys: str) -> str:
     return fmt(sum(figures.get(key) or 0 for key in keys))
 
 
+def table_head(columns: list[str], text_columns: int) -> list[str]:
+    """A markdown table's header and alignment lines: the first `text_columns` left, the figures right."""
+    aligns = ["---"] * text_columns + ["---:"] * (len(columns) - text_columns)
+    return ["| " + " | ".join(columns) + " |", "|" + "|".join(aligns) + "|"]
+
+
 def markdown(results: dict) -> str:
     env, summary, found_ratios = results.get("environment", {}), results["summary"], results.get("ratios", {})
     repeats = env.get("repeats", "?")
@@ -163,9 +169,8 @@ def markdown(results: dict) -> str:
         lines += ["## Saturation: one message in flight per sender", "",
                   "A = 1 room x 50 clients, B = 10 rooms x 10 clients. msg/s: the senders' own copies back "
                   "(for the chat: stored and acknowledged).", "",
-                  "| server | scenario | deliveries/s | x raw | x tutorial | msg/s | p50 ms | p99 ms | max ms "
-                  "| CPU us/delivery | lost | dup | ERROR lines |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  *table_head(["server", "scenario", "deliveries/s", "x raw", "x tutorial", "msg/s", "p50 ms", "p99 ms",
+                               "max ms", "CPU us/delivery", "lost", "dup", "ERROR lines"], text_columns=2)]
         for setup, scenario in saturation:
             f = summary[setup][scenario]
             r = found_ratios.get(setup, {}).get(scenario, {})
@@ -182,9 +187,8 @@ def markdown(results: dict) -> str:
                   f"A: {fmt(rates.get('A'))} messages/s in (x 50 = 2,500 deliveries/s); B: {fmt(rates.get('B'))} "
                   "messages/s in all (x 10 = 2,000 deliveries/s). Messages leave 1/rate apart, the senders in turn "
                   "(rooms interleaved); latency runs from each message's scheduled moment.", "",
-                  "| server | scenario | offered/s | deliveries/s | p50 ms | p99 ms | max ms | CPU us/delivery "
-                  "| lost | dup | ERROR lines |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  *table_head(["server", "scenario", "offered/s", "deliveries/s", "p50 ms", "p99 ms", "max ms",
+                               "CPU us/delivery", "lost", "dup", "ERROR lines"], text_columns=2)]
         for setup, scenario in fixed:
             f = summary[setup][scenario]
             lost = zero_or(f, "lost") + ("" if f.get("drained", True) else " (not drained)")
@@ -199,9 +203,8 @@ def markdown(results: dict) -> str:
         lines += [f"## Connection storm: {sockets} sockets at once (10 rooms), and idle memory", "",
                   "Welcomed: the chat's and the raw server's welcome frame, the tutorial's accepted handshake. "
                   "RSS: the server's resident memory with the sockets open and idle, minus before, per 1,000.", "",
-                  "| server | all welcomed s | welcome p50 ms | welcome p99 ms | failed | RSS MiB per 1,000 idle "
-                  "sockets | ERROR lines |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+                  *table_head(["server", "all welcomed s", "welcome p50 ms", "welcome p99 ms", "failed",
+                               "RSS MiB per 1,000 idle sockets", "ERROR lines"], text_columns=1)]
         for setup in storms:
             f = summary[setup]["storm"]
             lines.append(f"| {describe(results, setup)} | {fmt(f.get('last_welcomed_s'), 2)} | "
@@ -215,9 +218,8 @@ def markdown(results: dict) -> str:
         lines += ["## Scale-out: the chat on several processes behind Redis (pub/sub), on PostgreSQL", "",
                   f"{first.get('server', '?')} processes; client k on process k mod N, so every room spans them. "
                   "Saturation. A: deliveries/s; B: messages stored (acknowledged) per second.", "",
-                  "| processes | A deliveries/s | x 1 process | A p99 ms | B stored/s | x 1 process | B p99 ms "
-                  "| CPU us/delivery (A) | lost | dup | ERROR lines |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  *table_head(["processes", "A deliveries/s", "x 1 process", "A p99 ms", "B stored/s", "x 1 process",
+                               "B p99 ms", "CPU us/delivery (A)", "lost", "dup", "ERROR lines"], text_columns=0)]
         for setup in scaleout:
             a, b = summary[setup].get("A-sat", {}), summary[setup].get("B-sat", {})
             ra = found_ratios.get(setup, {}).get("A-sat", {})

@@ -211,20 +211,6 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A real PostgreSQL: $DATABASE_URL when it names one, else a throwaway server started for this session."""
-    with contextlib.ExitStack() as stack:
-        try:
-            url = stack.enter_context(servers.postgres_url_for_tests())
-        except servers.ServerError as error:
-            problem = str(error)
-        else:
-            yield url
-            return
-    pytest.fail(problem, pytrace=False)  # outside except: no chained noise
-
-
-@pytest.fixture(scope="session")
 def redis_server_binary() -> str:
     """The redis-server binary, for tests that stop and restart their own server."""
     binary = servers.find_redis_server()
