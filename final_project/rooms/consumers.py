@@ -59,6 +59,11 @@ class RateLimiter:
         return max(0.0, self.window - (time.monotonic() - self.times[0])) if self.times else 0.0
 
 
+def presence_frame(online: list[str]) -> str:
+    """The frame that tells a client who is online."""
+    return json.dumps({"type": "presence", "online": online})
+
+
 # --- the database, from async code ---------------------------------------------------------------
 
 @database_sync_to_async
@@ -141,7 +146,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.accepted = True
         room_list = await self.presence.join(room.slug, self.username, self.channel_name)
-        self.known_version, self.online_sent = room_list.version, room_list.online
+        self.known_version, self.presence_sent = room_list.version, presence_frame(room_list.online)
         await self.send_json({"type": "welcome", "room": room.slug, "user": self.username,
                               "last_id": last_id, "online": room_list.online})
         await self.broadcast_presence(room_list)
@@ -198,7 +203,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 for group in self.joined:
                     await self.channel_layer.group_add(group, self.channel_name)
                 if version != self.known_version:
-                    await self.show_presence(await self.presence.online(self.room.slug))
+                    room_list = await self.presence.online(self.room.slug)
+                    await self.show_presence(room_list.version, presence_frame(room_list.online))
             except BROKER_ERRORS as error:  # Redis away for a moment: try again on the next beat
                 logger.warning("Presence heartbeat failed in room %s: %s", self.room.slug, error)
     # --8<-- [end:heartbeat]
@@ -266,7 +272,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(self.room.group_name, event)
 
     async def broadcast_presence(self, room_list: RoomList) -> None:
-        await self.broadcast({"type": "presence.update", "online": room_list.online, "version": room_list.version})
+        # The frame is encoded once here. A list in the event would be copied (in-memory layer) or packed
+        # (Redis) once per socket of the room, on every join and leave: O(n) work n times in a storm.
+        await self.broadcast({"type": "presence.update", "version": room_list.version,
+                              "text": presence_frame(room_list.online)})
 
     async def chat_message(self, event):
         await self.send(text_data=event["text"])
@@ -278,13 +287,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def presence_update(self, event):
         # Broadcasts from several sockets may arrive out of order: a list older than the one shown waits.
         if event["version"] > self.known_version:
-            await self.show_presence(RoomList(event["online"], event["version"]))
+            await self.show_presence(event["version"], event["text"])
 
-    async def show_presence(self, room_list: RoomList) -> None:
-        self.known_version = room_list.version
-        if room_list.online != self.online_sent:
-            self.online_sent = room_list.online
-            await self.send_json({"type": "presence", "online": room_list.online})
+    async def show_presence(self, version: int, frame: str) -> None:
+        """Send the room's list at `version`, unless this client already has the same list."""
+        self.known_version = version
+        if frame != self.presence_sent:
+            self.presence_sent = frame
+            await self.send(text_data=frame)
 
     async def session_ended(self, event):
         """The session logged out (rooms/sessions.py): this socket may no longer speak for its user."""
