@@ -11,13 +11,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from html import escape
+from pathlib import Path
 from importlib.metadata import version
 
 import mkdocs.plugins
 
-from coursekit import notebook_outputs
+from coursekit import notebook_outputs, translations
+from coursekit.mkdocs_solutions import WITHHELD
 
 log = logging.getLogger("mkdocs.hooks.course")
 
@@ -75,11 +79,15 @@ WITHHELD_CELL = ('<div class="admonition info"><p class="admonition-title">This 
                  'What it prints, if anything, follows.</p></div>')
 
 
+ENGLISH_WITHHELD_TITLE = WITHHELD[0].split('"')[1]
+
+
 def _edition(config) -> str:
     return (config["mdx_configs"].get("coursekit.mkdocs_solutions", {}).get("edition") or "public").strip().lower()
 
 
 def on_page_content(html, page, config, files):
+    html = _language_notes(html, page, config)
     if not page.file.src_uri.endswith(".ipynb") or _edition(config) == "teacher" or "celltag_solution" not in html:
         return html
     from bs4 import BeautifulSoup
@@ -89,3 +97,69 @@ def on_page_content(html, page, config, files):
         for code in cell.select("div.jp-Cell-inputWrapper"):
             code.replace_with(BeautifulSoup(WITHHELD_CELL, "html.parser"))
     return str(soup)
+
+
+# --- the languages (mkdocs-static-i18n builds the site once per language) ---------------------------
+
+def _build_language(config) -> str:
+    return config.theme.get("language") or "en"
+
+
+def _note(kind: str, title: str, body: str) -> str:
+    return (f'<div class="admonition {kind} course-language-note"><p class="admonition-title">{escape(title)}</p>'
+            f"<p>{body}</p></div>")
+
+
+def _after_title(html: str, note: str) -> str:
+    """The note under the page's first heading (its title), or at the top if it has none."""
+    end = html.find("</h1>")
+    return html[:end + 5] + note + html[end + 5:] if end >= 0 else note + html
+
+
+def _language_notes(html: str, page, config) -> str:
+    """In another language than English: the solutions note in it; over a page shown in English, a note
+    saying so; over a translation whose English page changed since, a note and a link to the English."""
+    lang = _build_language(config)
+    if lang == "en":
+        return html
+    strings = config.extra.get("strings", {})
+    html = html.replace(escape(ENGLISH_WITHHELD_TITLE, quote=False), escape(strings["solutions_withheld"], quote=False))
+    source = page.file.src_uri
+    if not source.endswith(f".{lang}.md"):
+        return _after_title(html, _note("info", strings["english_only_title"], escape(strings["english_only_text"])))
+    english = source[:-len(f".{lang}.md")] + ".md"
+    changed = translations.behind(english, lang)
+    if changed:
+        log.info("Translation %s is behind its English page (%s changed)", source, ", ".join(changed))
+        # From /<lang>/lessons/01/ up to the site's root, then down to /lessons/01/.
+        depth = 1 if english == "index.md" else english.count("/") + 2
+        link = "../" * depth + ("" if english == "index.md" else english[:-3] + "/")
+        body = f'{escape(strings["behind_text"])} <a href="{link}" hreflang="en">{escape(strings["behind_link"])}</a>.'
+        return _after_title(html, _note("warning", strings["behind_title"], body))
+    return html
+
+
+# After mkdocs-static-i18n has built every language and merged their search entries into one index.
+@mkdocs.plugins.event_priority(-110)
+def on_post_build(config):
+    """One search index per language: a reader searching the Georgian site finds Georgian pages (and the
+    pages it shows in English), not every language's copy of each. Pages outside English load theirs from
+    /<lang>/search/ (overrides/main.html points the theme's search there)."""
+    site = Path(config.site_dir)
+    merged = site / "search" / "search_index.json"
+    if not merged.exists():
+        return
+    index = json.loads(merged.read_text(encoding="utf-8"))
+    by_language: dict[str, list] = {lang: [] for lang in ("en", *translations.LANGUAGES)}
+    for doc in index["docs"]:
+        lang, _, rest = doc["location"].partition("/")
+        if lang in translations.LANGUAGES:
+            by_language[lang].append({**doc, "location": rest})
+        else:
+            by_language["en"].append(doc)
+    for lang, docs in by_language.items():
+        if lang != "en" and not docs:
+            continue
+        target = merged if lang == "en" else site / lang / "search" / "search_index.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({**index, "docs": docs}, ensure_ascii=False), encoding="utf-8")

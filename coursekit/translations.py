@@ -215,8 +215,8 @@ def skeleton(page: str, revision: str) -> str:
         elif not in_code and re.match(r"^#{1,6}\s", line):
             _, anchor = next(anchors)
             line = f"{line} {{#{anchor}}}"
-        # One folder deeper (/ka/lessons/01/): the raw HTML picture's paths climb one more level.
-        line = re.sub(r'(src|srcset)="((?:\.\./)+)img/', r'\1="../\2img/', line)
+        # One folder deeper (/ka/lessons/01/ for /lessons/01/): a raw HTML picture's path climbs one more level.
+        line = re.sub(r'\b(src|srcset)="((?:\.\./)*)img/', r'\1="../\2img/', line)
         out.append(line)
     return f"---\ntranslated_from: {revision}\n---\n" + "\n".join(out) + "\n"
 
