@@ -7,6 +7,9 @@
   coursekit/notebook_outputs.py); mkdocs.yml's `execute_ignore` keeps mkdocs-jupyter from running
   it again. A notebook without a fresh copy is executed as usual.
 - Notebook cells tagged "solution" show their output but not their code on the public edition.
+- The languages (mkdocs-static-i18n builds the site once per language, docs/*.<locale>.md): notes in the
+  reader's language over pages still in English and over translations behind their English page, one
+  search index per language, and the notebooks built in English only.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from html import escape
 from pathlib import Path
 from importlib.metadata import version
@@ -163,3 +167,26 @@ def on_post_build(config):
         target = merged if lang == "en" else site / lang / "search" / "search_index.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps({**index, "docs": docs}, ensure_ascii=False), encoding="utf-8")
+
+
+# After mkdocs-static-i18n's own on_files (-100), which gives every language the notebooks as plain files.
+@mkdocs.plugins.event_priority(-110)
+def on_files(files, config):
+    """The notebooks are built in English only. In the English build, mkdocs-jupyter wraps them as pages again
+    (the i18n plugin's files replaced its wrappers). The other languages' navigation links the English
+    notebook page, and their builds would copy the raw .ipynb over that page's HTML: they copy nothing."""
+    if _build_language(config) == "en":
+        return config.plugins["mkdocs-jupyter"].on_files(files, config)
+    for file in files:
+        if file.src_uri.endswith(".ipynb"):
+            file.copy_file = lambda dirty=False: None
+    return files
+
+
+def on_post_page(output, page, config):
+    """A notebook is in English only: on its page, the language switcher's other languages lead to the lesson
+    it belongs to (/ka/lessons/01/ for notebooks/01_...), which every language has."""
+    if not page.file.src_uri.endswith(".ipynb"):
+        return output
+    languages = "|".join(translations.LANGUAGES)
+    return re.sub(rf'(href="[./]*)({languages})/notebooks/(\d\d)_[^"/]*/"', r'\1\2/lessons/\3/"', output)

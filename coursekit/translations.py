@@ -127,6 +127,8 @@ def structure(text: str) -> Structure:
                 block = None
             else:
                 block.append(line.strip())
+                if INCLUDE.match(line):
+                    found.includes.append(line.strip())
             continue
         if match := FENCE.match(line):
             fence, block = match["fence"], [line.strip()]
