@@ -166,7 +166,11 @@ def on_post_build(config):
             continue
         target = merged if lang == "en" else site / lang / "search" / "search_index.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps({**index, "docs": docs}, ensure_ascii=False), encoding="utf-8")
+        # The stemmers of English and of this language only (lunr has none for Georgian): each one the reader's
+        # browser loads makes building the index slower.
+        stemmers = [code for code in index["config"]["lang"] if code in ("en", lang)]
+        config = {**index["config"], "lang": stemmers or ["en"]}
+        target.write_text(json.dumps({**index, "config": config, "docs": docs}, ensure_ascii=False), encoding="utf-8")
 
 
 # After mkdocs-static-i18n's own on_files (-100), which gives every language the notebooks as plain files.
