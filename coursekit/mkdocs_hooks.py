@@ -19,13 +19,13 @@ import logging
 import os
 import re
 from html import escape
-from pathlib import Path
 from importlib.metadata import version
+from pathlib import Path
 
 import mkdocs.plugins
 
 from coursekit import notebook_outputs, translations
-from coursekit.mkdocs_solutions import WITHHELD
+from coursekit.mkdocs_solutions import WITHHELD_TITLE
 
 log = logging.getLogger("mkdocs.hooks.course")
 
@@ -83,9 +83,6 @@ WITHHELD_CELL = ('<div class="admonition info"><p class="admonition-title">This 
                  'What it prints, if anything, follows.</p></div>')
 
 
-ENGLISH_WITHHELD_TITLE = WITHHELD[0].split('"')[1]
-
-
 def _edition(config) -> str:
     return (config["mdx_configs"].get("coursekit.mkdocs_solutions", {}).get("edition") or "public").strip().lower()
 
@@ -127,7 +124,7 @@ def _language_notes(html: str, page, config) -> str:
     if lang == "en":
         return html
     strings = config.extra.get("strings", {})
-    html = html.replace(escape(ENGLISH_WITHHELD_TITLE, quote=False), escape(strings["solutions_withheld"], quote=False))
+    html = html.replace(escape(WITHHELD_TITLE, quote=False), escape(strings["solutions_withheld"], quote=False))
     source = page.file.src_uri
     if not source.endswith(f".{lang}.md"):
         return _after_title(html, _note("info", strings["english_only_title"], escape(strings["english_only_text"])))

@@ -18,7 +18,8 @@ from .starter import BEGIN_MARKER, END_MARKER
 
 EDITIONS = ("public", "teacher")
 COMMENTS = {"#": "# {}", "//": "// {}", "<!--": "<!-- {} -->"}
-WITHHELD = ['!!! info "Solutions are in the teacher\'s edition"', ""]
+WITHHELD_TITLE = "Solutions are in the teacher's edition"  # each language of the site says it in its own words
+WITHHELD = [f'!!! info "{WITHHELD_TITLE}"', ""]
 
 
 def split_folds(lines: list[str]) -> list[tuple[bool, list[str]]]:

@@ -141,14 +141,6 @@ def structure(text: str) -> Structure:
     return found
 
 
-def without_appendix(found: Structure) -> Structure:
-    """A translation's structure, its checker-messages section left out."""
-    anchors = [anchor for _, anchor in found.headings]
-    if APPENDIX_ANCHOR in anchors:
-        found.headings = found.headings[:anchors.index(APPENDIX_ANCHOR)]
-    return found
-
-
 def problems(page: str, lang: str) -> list[str]:
     """How the translation of `page` differs from its English source in what must stay the same."""
     path = translation_path(page, lang)

@@ -473,17 +473,21 @@ class LinksAndIds(HTMLParser):
         super().__init__()
         self.ids: set[str] = set()
         self.hrefs: list[str] = []
+        self.pictures: list[str] = []  # <img src>, <source srcset> (its first address)
 
     def handle_starttag(self, tag, attrs) -> None:
         attributes = dict(attrs)
         self.ids |= {attributes[key] for key in ("id", "name") if attributes.get(key)}
         if tag == "a" and attributes.get("href"):
             self.hrefs.append(attributes["href"])
+        if tag in ("img", "source"):
+            self.pictures += [attributes[key].split()[0] for key in ("src", "srcset") if attributes.get(key)]
 
 
 def test_every_internal_link_and_anchor_on_the_site_resolves(site):
     """href="#id", "page/#id", "../page/": the page exists, and has an element with that id (markdown
-    pages and notebook pages alike: mkdocs itself does not check a notebook's table of contents)."""
+    pages and notebook pages alike: mkdocs itself does not check a notebook's table of contents). Every
+    picture's src and srcset exists (mkdocs does not check raw HTML's, in any language)."""
     site_url = re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.MULTILINE)
     base_path = urlsplit(site_url[1]).path if site_url else "/"
     pages = {}
@@ -492,14 +496,14 @@ def test_every_internal_link_and_anchor_on_the_site_resolves(site):
         pages[html].feed(html.read_text(encoding="utf-8"))
     problems = []
     for html, page in pages.items():
-        for href in page.hrefs:
+        for attribute, href in [*(("href", href) for href in page.hrefs), *(("src", src) for src in page.pictures)]:
             link = urlsplit(href)
             if link.scheme or link.netloc or href.startswith(("mailto:", "javascript:")):
                 continue
             path = unquote(link.path)
             if path.startswith("/"):  # absolute: from the site's root (the 404 page's links)
                 if not path.startswith(base_path):
-                    problems.append(f"{html.relative_to(site)}: href=\"{href}\": outside the site ({base_path})")
+                    problems.append(f"{html.relative_to(site)}: {attribute}=\"{href}\": outside the site ({base_path})")
                     continue
                 target = site / path[len(base_path):]
             else:
@@ -508,7 +512,7 @@ def test_every_internal_link_and_anchor_on_the_site_resolves(site):
             if target.is_dir():
                 target = target / "index.html"
             if not target.exists():
-                problems.append(f"{html.relative_to(site)}: href=\"{href}\": no such page or file")
+                problems.append(f"{html.relative_to(site)}: {attribute}=\"{href}\": no such page or file")
             elif link.fragment and target.suffix == ".html" and unquote(link.fragment) not in pages[target].ids:
                 problems.append(f"{html.relative_to(site)}: href=\"{href}\": no element with id "
                                 f"\"{unquote(link.fragment)}\" on {target.relative_to(site)}")
