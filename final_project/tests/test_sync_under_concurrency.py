@@ -48,14 +48,23 @@ class Stall:
     (one writer at a time there, so nothing can commit around the stalled one anyway)."""
 
     def __init__(self, env: dict[str, str], username: str):
+        self.env, self.username = env, username
         self.postgres = bool(env.get("DATABASE_URL"))
+
+    async def hold(self) -> None:
+        # In a thread: while SQLite's write lock passes from writer to writer, BEGIN IMMEDIATE can wait its turn
+        # for seconds, and the writers' and readers' sockets on this test's event loop must be read meanwhile.
+        await asyncio.to_thread(self._take_the_lock)
+
+    def _take_the_lock(self) -> None:
         if self.postgres:
             import psycopg
 
-            self.connection = psycopg.connect(env["DATABASE_URL"])
-            self.connection.execute("SELECT 1 FROM auth_user WHERE username = %s FOR UPDATE", [username])
+            self.connection = psycopg.connect(self.env["DATABASE_URL"])
+            self.connection.execute("SELECT 1 FROM auth_user WHERE username = %s FOR UPDATE", [self.username])
         else:
-            self.connection = sqlite3.connect(env["DATABASE_PATH"], isolation_level=None, timeout=30)
+            self.connection = sqlite3.connect(self.env["DATABASE_PATH"], isolation_level=None, timeout=30,
+                                              check_same_thread=False)
             self.connection.execute("BEGIN IMMEDIATE")
 
     async def until_a_writer_waits(self) -> None:
@@ -136,6 +145,7 @@ async def test_readers_that_reconnect_all_the_time_miss_nothing_while_many_write
     stalled_client_id = uuid.uuid4().hex
     async with Client(first, cookies[STALLED]) as stalled:
         stall = Stall(database_env, STALLED)
+        await stall.hold()
         await stalled.send({"type": "message", "text": "the stalled one", "client_id": stalled_client_id})
         await stall.until_a_writer_waits()
         recent.clear()
